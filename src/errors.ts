@@ -1,0 +1,179 @@
+/** Exit codes, as documented in the README (design.md section 2). */
+export const ExitCode = {
+  ok: 0,
+  usage: 64,
+  data: 65,
+  internal: 70,
+  unavailable: 69,
+  permission: 77,
+  config: 78,
+  notExecutable: 126,
+  notFound: 127,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Details that may be shown to people: never a secret value, token, header or body. */
+export interface ErrorDetails {
+  /** HTTP status, when the failure came from a server. */
+  status?: number;
+  /** Server request id (Vault `request_id`, AWS `x-amzn-RequestId`). */
+  requestId?: string;
+  /** The path or secret id that failed. */
+  path?: string;
+  /** Anything else that is safe to print. */
+  [key: string]: string | number | boolean | string[] | undefined;
+}
+
+/**
+ * The one error base class. `code` is stable and dotted (`vault.permission`), `exitCode` is what
+ * the CLI exits with. Messages say what failed, where, and what to do; never a secret value.
+ */
+export class SecrunError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+  readonly details: ErrorDetails;
+
+  constructor(code: string, exitCode: number, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'SecrunError';
+    this.code = code;
+    this.exitCode = exitCode;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      exitCode: this.exitCode,
+      message: this.message,
+      details: this.details,
+    };
+  }
+}
+
+/** Bad flags or arguments (64). */
+export class UsageError extends SecrunError {
+  constructor(message: string, code = 'usage.invalid', details: ErrorDetails = {}) {
+    super(code, ExitCode.usage, message, details);
+    this.name = 'UsageError';
+  }
+}
+
+/** Invalid configuration file or settings (78). */
+export class ConfigError extends SecrunError {
+  constructor(message: string, code = 'config.invalid', details: ErrorDetails = {}) {
+    super(code, ExitCode.config, message, details);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A malformed reference (65). */
+export class RefError extends SecrunError {
+  constructor(message: string, code = 'ref.invalid', details: ErrorDetails = {}) {
+    super(code, ExitCode.data, message, details);
+    this.name = 'RefError';
+  }
+}
+
+/** The secret, version or field does not exist, or has the wrong shape (65). */
+export class NotFoundError extends SecrunError {
+  constructor(message: string, code = 'secret.notFound', details: ErrorDetails = {}) {
+    super(code, ExitCode.data, message, details);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** Authentication failed or permission denied (77). */
+export class PermissionError extends SecrunError {
+  constructor(message: string, code = 'auth.denied', details: ErrorDetails = {}) {
+    super(code, ExitCode.permission, message, details);
+    this.name = 'PermissionError';
+  }
+}
+
+/** The secrets manager is unreachable, sealed or timed out after retries (69). */
+export class UnavailableError extends SecrunError {
+  constructor(message: string, code = 'provider.unavailable', details: ErrorDetails = {}) {
+    super(code, ExitCode.unavailable, message, details);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** The child command cannot be launched (127 not found, 126 not executable). */
+export class CommandError extends SecrunError {
+  constructor(message: string, exitCode: 126 | 127, details: ErrorDetails = {}) {
+    super(exitCode === 127 ? 'command.notFound' : 'command.notExecutable', exitCode, message, details);
+    this.name = 'CommandError';
+  }
+}
+
+/** A bug (70). */
+export class InternalError extends SecrunError {
+  constructor(message: string, code = 'internal', details: ErrorDetails = {}) {
+    super(code, ExitCode.internal, message, details);
+    this.name = 'InternalError';
+  }
+}
+
+/** One failing variable inside a {@link ResolveError}. */
+export interface ResolveFailure {
+  variable: string;
+  ref: string;
+  error: SecrunError;
+}
+
+/**
+ * Several references failed. The exit code is the most significant of the causes
+ * (permission > unavailable > data), so a CI job sees why it failed.
+ */
+export class ResolveError extends SecrunError {
+  readonly failures: ResolveFailure[];
+
+  constructor(failures: ResolveFailure[]) {
+    const lines = failures.map((f) => `  ${f.variable}  ${f.ref}  ${f.error.message}`);
+    const noun = failures.length === 1 ? 'secret' : 'secrets';
+    super(
+      'resolve.failed',
+      pickExitCode(failures.map((f) => f.error.exitCode)),
+      `could not resolve ${failures.length} ${noun}; the command was not started:\n${lines.join('\n')}`,
+    );
+    this.name = 'ResolveError';
+    this.failures = failures;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      failures: this.failures.map((f) => ({
+        variable: f.variable,
+        ref: f.ref,
+        code: f.error.code,
+        exitCode: f.error.exitCode,
+        message: f.error.message,
+      })),
+    };
+  }
+}
+
+const exitPriority: number[] = [
+  ExitCode.internal,
+  ExitCode.permission,
+  ExitCode.unavailable,
+  ExitCode.config,
+  ExitCode.data,
+];
+
+/** The exit code that best explains a set of failures. */
+export function pickExitCode(codes: number[]): number {
+  for (const code of exitPriority) if (codes.includes(code)) return code;
+  return codes[0] ?? ExitCode.internal;
+}
+
+/** Turns anything thrown into a SecrunError without copying unknown fields (they may hold secrets). */
+export function toSecrunError(err: unknown): SecrunError {
+  if (err instanceof SecrunError) return err;
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+  return new InternalError(`internal error: ${message}`);
+}

@@ -1,0 +1,57 @@
+import type { SecrunError } from '../errors.ts';
+
+/** One secret document to read: every reference with the same `key` is served by one read. */
+export interface DocumentRequest {
+  /** `vault` or `awssm`. */
+  scheme: 'vault' | 'awssm';
+  /** Vault path (`secret/app/db`, `database/creds/app`) or Secrets Manager name / ARN. */
+  path: string;
+  /** Reference options, e.g. `version`, `version-stage`, `version-id`. */
+  options: Readonly<Record<string, string>>;
+  /** Stable identity of the document: scheme + path + sorted options. */
+  key: string;
+}
+
+/** A lease attached to a document (Vault dynamic secrets). */
+export interface Lease {
+  id: string;
+  /** Seconds, as returned by the server. */
+  duration: number;
+  renewable: boolean;
+}
+
+/** What a provider returns for one document. Never logged. */
+export interface SecretDocument {
+  /** A JSON object (fields), a plain string, or raw bytes (binary secrets). */
+  value: Record<string, unknown> | string | Uint8Array;
+  /** KV v2 version number, Secrets Manager VersionId; absent when the provider has none. */
+  version?: string | number;
+  /** Secrets Manager version stages, when known. */
+  stages?: string[];
+  /** When this version was created, when the provider tells. */
+  createdAt?: Date;
+  /** Vault lease, when the read returned one (`lease_id` non-empty). */
+  lease?: Lease;
+  /** Provider-specific facts that are safe to print (mount type, KV version, ARN). */
+  info?: Record<string, string | number | boolean>;
+}
+
+/** Outcome of one document in a batch read. */
+export type DocumentResult = { ok: true; doc: SecretDocument } | { ok: false; error: SecrunError };
+
+/**
+ * A secrets backend. Created lazily for its scheme; reads documents, honouring the AbortSignal
+ * (the boot deadline). Only providers touch the network.
+ */
+export interface Provider {
+  readonly scheme: 'vault' | 'awssm';
+  /**
+   * Reads every requested document (each exactly once), in parallel or in batches as the
+   * backend allows. Never rejects for a per-document failure: that goes into the result map,
+   * keyed by `DocumentRequest.key`. Rejects only when the whole provider cannot work
+   * (e.g. authentication failed), with a SecrunError.
+   */
+  readAll(requests: DocumentRequest[], signal: AbortSignal): Promise<Map<string, DocumentResult>>;
+  /** Releases connections and timers; revokes what must be revoked (see the provider). */
+  close(): Promise<void>;
+}
