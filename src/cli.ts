@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, SecrunError, toSecrunError } from './errors.ts';
+import { hardenProcess } from './exec.ts';
+
+/** Where the CLI writes and what it reads; injectable so tests need no subprocess. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Whether stderr is a terminal (status line) and stdin is a terminal (signal forwarding). */
+  stderrIsTty: boolean;
+  stdinIsTty: boolean;
+}
+
+/** Options shared by `run` and `check`, as commander parses them. */
+export interface CommonCliOptions {
+  config?: string;
+  env?: string[];
+  import?: string[];
+  envRefs?: boolean;
+  logLevel?: string;
+  logFormat?: string;
+  quiet?: boolean;
+  timeout?: string;
+  allowInsecureHttp?: boolean;
+}
+
+/** `run` options. */
+export interface RunCliOptions extends CommonCliOptions {
+  mode?: string;
+  pristine?: boolean;
+  keep?: string[];
+  drop?: string[];
+  killTimeout?: string;
+}
+
+/** `check` options. */
+export interface CheckCliOptions extends CommonCliOptions {
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'config file (default: $SECRUN_CONFIG, else ./secrun.yaml if present)')
+    .option('--env <NAME=REF>', 'add a variable from a reference (repeatable)', collect)
+    .option('--import <[PREFIX=]REF>', 'every field of one secret becomes a variable (repeatable)', collect)
+    .option('--no-env-refs', 'do not treat references found in the inherited environment as secrets')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']))
+    .option('-q, --quiet', 'only errors on stderr')
+    .option('--timeout <duration>', 'deadline for resolving every secret (default 60s)')
+    .option('--allow-insecure-http', 'allow plain http:// to a non-loopback Vault');
+}
+
+/** Builds the commander program. Actions set `result.code`; nothing here exits. */
+export function createProgram(io: CliIo, result: { code: number }): Command {
+  const program = new Command('secrun')
+    .description('Resolve secret references from Vault and AWS Secrets Manager into a command environment, in memory only.')
+    .version(packageVersion(), '-V, --version')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = addCommonOptions(
+    program
+      .command('run')
+      .description('resolve references, build the environment, and launch the command')
+      .usage('[options] -- <command> [args...]')
+      .argument('<command>', 'the program to launch')
+      .argument('[args...]', 'its arguments')
+      .passThroughOptions()
+      .exitOverride(),
+  )
+    .addOption(new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto').choices(['exec', 'supervise', 'auto']))
+    .option('--pristine', 'start the child from PATH HOME USER LANG TZ TERM plus configured variables')
+    .option('--keep <NAME>', 'keep an inherited variable that would be removed (repeatable, * suffix glob)', collect)
+    .option('--drop <NAME>', 'remove an inherited variable (repeatable, * suffix glob)', collect)
+    .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)');
+  run.action(async (command: string, args: string[], opts: RunCliOptions) => {
+    const { runCommand } = await import('./agent.ts');
+    result.code = await runCommand({ command, args, opts, io });
+  });
+
+  const check = addCommonOptions(
+    program.command('check').description('resolve every reference and report, launching nothing').exitOverride(),
+  ).option('--json', 'print the report as JSON');
+  check.action(async (opts: CheckCliOptions) => {
+    const { checkCommand } = await import('./agent.ts');
+    result.code = await checkCommand({ opts, io });
+  });
+
+  program
+    .command('dev')
+    .description('in-memory Vault- and Secrets-Manager-compatible servers on loopback, for local work and tests')
+    .option('--seed <file>', 'YAML seed with vault: and aws: sections')
+    .option('--vault-port <port>', 'Vault server port', '8200')
+    .option('--aws-port <port>', 'Secrets Manager server port', '4566')
+    .exitOverride()
+    .action(async (opts: { seed?: string; vaultPort: string; awsPort: string }) => {
+      result.code = await runDev(opts, io);
+    });
+
+  return program;
+}
+
+async function runDev(opts: { seed?: string; vaultPort: string; awsPort: string }, io: CliIo): Promise<number> {
+  const { startDevServers, exportLines } = await import('./dev/index.ts');
+  const servers = await startDevServers({
+    seedFile: opts.seed,
+    vaultPort: parsePort(opts.vaultPort, '--vault-port'),
+    awsPort: parsePort(opts.awsPort, '--aws-port'),
+  });
+  io.stdout(`${exportLines(servers.env)}\n`);
+  io.stderr(`secrun dev: Vault on ${servers.vault.url}, Secrets Manager on ${servers.aws.url}; Ctrl-C to stop\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await servers.close();
+  return ExitCode.ok;
+}
+
+function parsePort(value: string, flag: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SecrunError('usage.invalid', ExitCode.usage, `${flag}: expected a port number 0-65535, got "${value}"`);
+  }
+  return port;
+}
+
+/** Parses argv (without node and script) and runs; resolves with the exit code. Never exits. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const result = { code: ExitCode.ok as number };
+  const program = createProgram(io, result);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage;
+    }
+    const error = toSecrunError(err);
+    io.stderr(`secrun: error: ${error.message}\n`);
+    return error.exitCode;
+  }
+}
+
+/** Entry point used by bin/secrun.js: the only place that exits. */
+export async function main(): Promise<void> {
+  hardenProcess();
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    stderrIsTty: Boolean(process.stderr.isTTY),
+    stdinIsTty: Boolean(process.stdin.isTTY),
+  };
+  const code = await runCli(process.argv.slice(2), io);
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+
+if (import.meta.main) await main();
