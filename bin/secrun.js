@@ -11,5 +11,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 }
 
 const built = new URL('../dist/cli.js', import.meta.url);
-const { main } = await import(existsSync(built) ? built.href : new URL('../src/cli.ts', import.meta.url).href);
+const { main } = await import(
+  existsSync(built) ? built.href : new URL('../src/cli.ts', import.meta.url).href
+);
 await main();

@@ -45,7 +45,9 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -58,7 +60,9 @@ function addCommonOptions(cmd: Command): Command {
     .option('--env <NAME=REF>', 'add a variable from a reference (repeatable)', collect)
     .option('--import <[PREFIX=]REF>', 'every field of one secret becomes a variable (repeatable)', collect)
     .option('--no-env-refs', 'do not treat references found in the inherited environment as secrets')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
+    )
     .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']))
     .option('-q, --quiet', 'only errors on stderr')
     .option('--timeout <duration>', 'deadline for resolving every secret (default 60s)')
@@ -68,7 +72,9 @@ function addCommonOptions(cmd: Command): Command {
 /** Builds the commander program. Actions set `result.code`; nothing here exits. */
 export function createProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command('secrun')
-    .description('Resolve secret references from Vault and AWS Secrets Manager into a command environment, in memory only.')
+    .description(
+      'Resolve secret references from Vault and AWS Secrets Manager into a command environment, in memory only.',
+    )
     .version(packageVersion(), '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
@@ -85,9 +91,19 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       .passThroughOptions()
       .exitOverride(),
   )
-    .addOption(new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto').choices(['exec', 'supervise', 'auto']))
+    .addOption(
+      new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto').choices([
+        'exec',
+        'supervise',
+        'auto',
+      ]),
+    )
     .option('--pristine', 'start the child from PATH HOME USER LANG TZ TERM plus configured variables')
-    .option('--keep <NAME>', 'keep an inherited variable that would be removed (repeatable, * suffix glob)', collect)
+    .option(
+      '--keep <NAME>',
+      'keep an inherited variable that would be removed (repeatable, * suffix glob)',
+      collect,
+    )
     .option('--drop <NAME>', 'remove an inherited variable (repeatable, * suffix glob)', collect)
     .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)');
   run.action(async (command: string, args: string[], opts: RunCliOptions) => {
@@ -96,7 +112,10 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
   });
 
   const check = addCommonOptions(
-    program.command('check').description('resolve every reference and report, launching nothing').exitOverride(),
+    program
+      .command('check')
+      .description('resolve every reference and report, launching nothing')
+      .exitOverride(),
   ).option('--json', 'print the report as JSON');
   check.action(async (opts: CheckCliOptions) => {
     const { checkCommand } = await import('./agent.ts');
@@ -105,7 +124,9 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
 
   program
     .command('dev')
-    .description('in-memory Vault- and Secrets-Manager-compatible servers on loopback, for local work and tests')
+    .description(
+      'in-memory Vault- and Secrets-Manager-compatible servers on loopback, for local work and tests',
+    )
     .option('--seed <file>', 'YAML seed with vault: and aws: sections')
     .option('--vault-port <port>', 'Vault server port', '8200')
     .option('--aws-port <port>', 'Secrets Manager server port', '4566')
@@ -117,7 +138,10 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
   return program;
 }
 
-async function runDev(opts: { seed?: string; vaultPort: string; awsPort: string }, io: CliIo): Promise<number> {
+async function runDev(
+  opts: { seed?: string; vaultPort: string; awsPort: string },
+  io: CliIo,
+): Promise<number> {
   const { startDevServers, exportLines } = await import('./dev/index.ts');
   const servers = await startDevServers({
     seedFile: opts.seed,
@@ -125,7 +149,9 @@ async function runDev(opts: { seed?: string; vaultPort: string; awsPort: string 
     awsPort: parsePort(opts.awsPort, '--aws-port'),
   });
   io.stdout(`${exportLines(servers.env)}\n`);
-  io.stderr(`secrun dev: Vault on ${servers.vault.url}, Secrets Manager on ${servers.aws.url}; Ctrl-C to stop\n`);
+  io.stderr(
+    `secrun dev: Vault on ${servers.vault.url}, Secrets Manager on ${servers.aws.url}; Ctrl-C to stop\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -142,7 +168,11 @@ async function runDev(opts: { seed?: string; vaultPort: string; awsPort: string 
 function parsePort(value: string, flag: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SecrunError('usage.invalid', ExitCode.usage, `${flag}: expected a port number 0-65535, got "${value}"`);
+    throw new SecrunError(
+      'usage.invalid',
+      ExitCode.usage,
+      `${flag}: expected a port number 0-65535, got "${value}"`,
+    );
   }
   return port;
 }
@@ -156,7 +186,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return result.code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
         return ExitCode.ok;
       }
       return ExitCode.usage;

@@ -6,11 +6,12 @@ export type LogFormat = 'text' | 'json';
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /** Safe-to-print structured fields. Callers never put secret values here. */
-export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
+export type LogFields = Record<string, unknown>;
 
 /** Logger writing to one stream (stderr by default). */
 export interface Logger {
   level: LogLevel;
+  readonly format: LogFormat;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -31,6 +32,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const now = opts.now ?? (() => new Date());
   const logger: Logger = {
     level: opts.level ?? 'info',
+    format,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),

@@ -1,5 +1,5 @@
+import { type SecretsManagerDevServer, startSecretsManagerServer } from './secrets-manager-server.ts';
 import { loadSeedFile, parseSeed, type Seed } from './seed.ts';
-import { startSecretsManagerServer, type SecretsManagerDevServer } from './secrets-manager-server.ts';
 import { startVaultServer, type VaultDevServer } from './vault-server.ts';
 
 export interface DevOptions {

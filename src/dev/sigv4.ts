@@ -45,7 +45,8 @@ const AUTH_RE =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-export const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+export const sha256Hex = (data: string | Uint8Array): string =>
+  createHash('sha256').update(data).digest('hex');
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
@@ -126,7 +127,10 @@ function parseAmzDate(s: string): number | undefined {
 
 /** `20261129T130722Z` for a ms timestamp. */
 export function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 const fail = (code: SigV4ErrorCode, message: string, accessKeyId?: string): SigV4Result =>
@@ -138,7 +142,8 @@ const fail = (code: SigV4ErrorCode, message: string, accessKeyId?: string): SigV
  */
 export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result {
   const auth = headerValue(req.headers, 'authorization');
-  if (auth === undefined || auth === '') return fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (auth === undefined || auth === '')
+    return fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
   const m = AUTH_RE.exec(auth.trim());
   if (!m) {
     return fail(
@@ -160,7 +165,9 @@ export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result 
     return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
   const signedHeaders = signedList.split(';');
-  const sortedOk = signedHeaders.every((h, i) => h === h.toLowerCase() && (i === 0 || signedHeaders[i - 1]! < h));
+  const sortedOk = signedHeaders.every(
+    (h, i) => h === h.toLowerCase() && (i === 0 || signedHeaders[i - 1]! < h),
+  );
   if (!sortedOk || !signedHeaders.includes('host')) {
     return fail(
       'InvalidSignatureException',
@@ -217,7 +224,11 @@ export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result 
   const token = headerValue(req.headers, 'x-amz-security-token');
   if (key.sessionToken !== undefined || token !== undefined) {
     if (token !== key.sessionToken || !signedHeaders.includes('x-amz-security-token')) {
-      return fail('UnrecognizedClientException', 'The security token included in the request is invalid.', accessKeyId);
+      return fail(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+        accessKeyId,
+      );
     }
   }
   const payloadHash = sha256Hex(req.body);

@@ -1,0 +1,220 @@
+import { performance } from 'node:perf_hooks';
+import { buildChildEnv } from './child-env.ts';
+import type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli.ts';
+import { type Flags, loadConfig, resolveSettings, type Settings } from './config.ts';
+import { ExitCode, ResolveError, type SecrunError, toSecrunError } from './errors.ts';
+import { execReplace, resolveCommand } from './exec.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
+import { type CollectedRefs, collectRefs } from './refs.ts';
+import { type Resolution, resolveAll } from './resolve.ts';
+import { runSupervised } from './supervisor.ts';
+
+/** Everything both `run` and `check` prepare before the first network call. */
+interface Prepared {
+  settings: Settings;
+  logger: Logger;
+  collected: CollectedRefs;
+}
+
+/** `secrun run`: preflight, resolve, build the environment, exec or supervise. Returns the exit code. */
+export async function runCommand(req: {
+  command: string;
+  args: string[];
+  opts: RunCliOptions;
+  io: CliIo;
+}): Promise<number> {
+  const { io } = req;
+  let logger = fallbackLogger(io, req.opts);
+  try {
+    const prepared = prepare(req.opts, io, {
+      mode: req.opts.mode,
+      pristine: req.opts.pristine,
+      keep: req.opts.keep,
+      drop: req.opts.drop,
+      killTimeout: req.opts.killTimeout,
+    });
+    logger = prepared.logger;
+    const { settings, collected } = prepared;
+
+    // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
+    const file = resolveCommand(req.command, { path: io.env['PATH'] ?? '', cwd: io.cwd });
+
+    const registry = createRegistry(settings, io, logger);
+    let resolution: Resolution;
+    try {
+      resolution = await resolveWithDeadline(prepared, registry, logger, io);
+    } catch (err) {
+      await registry.closeAll();
+      throw err;
+    }
+
+    const env = buildChildEnv({
+      inherited: io.env,
+      values: resolution.values,
+      refVariables: collected.refVariables,
+      pristine: settings.pristine,
+      keep: settings.keep,
+      drop: settings.drop,
+      configuredNames: resolution.variables.map((v) => v.variable),
+      envRefsScanned: settings.envRefs,
+    });
+
+    const leased = resolution.documents.filter((d) => d.lease);
+    const needsParent = leased.some((d) => d.lease?.renewable) || settings.mask;
+    const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
+    logger.debug('launching', { mode, command: req.command });
+
+    if (mode === 'exec') {
+      for (const doc of leased) {
+        const expires = new Date(Date.now() + (doc.lease?.duration ?? 0) * 1000).toISOString();
+        logger.warn(`exec mode: the lease of ${doc.path} is not renewed and expires at ${expires}`);
+      }
+      await registry.closeAll();
+      execReplace(file, req.args, env, req.command);
+    }
+
+    try {
+      const exit = await runSupervised({
+        file,
+        argv0: req.command,
+        args: req.args,
+        env,
+        cwd: io.cwd,
+        killTimeoutMs: settings.killTimeoutMs,
+        logger,
+        isTty: io.stdinIsTty,
+      });
+      logger.debug('child exited', { exitCode: exit.exitCode, signal: exit.signal ?? undefined });
+      return exit.exitCode;
+    } finally {
+      await registry.closeAll();
+    }
+  } catch (err) {
+    return report(err, logger);
+  }
+}
+
+/** `secrun check`: resolve everything, launch nothing, print a value-free report. */
+export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): Promise<number> {
+  const { io, opts } = req;
+  let logger = fallbackLogger(io, opts);
+  try {
+    const prepared = prepare(opts, io, {});
+    logger = prepared.logger;
+    const registry = createRegistry(prepared.settings, io, logger);
+    let resolution: Resolution;
+    try {
+      resolution = await resolveWithDeadline(prepared, registry, logger, io);
+    } finally {
+      await registry.closeAll();
+    }
+    const { formatCheckTable, checkReport } = await import('./check-report.ts');
+    const data = checkReport(resolution, new Date());
+    io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : formatCheckTable(data));
+    return ExitCode.ok;
+  } catch (err) {
+    if (opts.json) {
+      const error = toSecrunError(err);
+      io.stdout(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      return error.exitCode;
+    }
+    return report(err, logger);
+  }
+}
+
+function prepare(opts: CommonCliOptions, io: CliIo, extra: Partial<Record<keyof Flags, unknown>>): Prepared {
+  const file = loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
+  const flags: Partial<Flags> = {};
+  const set = <K extends keyof Flags>(key: K, value: unknown): void => {
+    if (value !== undefined) flags[key] = value as Flags[K];
+  };
+  set('env', opts.env);
+  set('import', opts.import);
+  if (opts.envRefs === false) flags.envRefs = false;
+  set('logLevel', opts.logLevel);
+  set('logFormat', opts.logFormat);
+  set('quiet', opts.quiet);
+  set('timeout', opts.timeout);
+  set('allowInsecureHttp', opts.allowInsecureHttp);
+  for (const [key, value] of Object.entries(extra)) set(key as keyof Flags, value);
+  const settings = resolveSettings({ file, env: io.env, flags });
+  const logger = createLogger({
+    level: settings.quiet ? 'error' : settings.logLevel,
+    format: settings.logFormat,
+    write: io.stderr,
+  });
+  const collected = collectRefs({
+    env: io.env,
+    scanEnv: settings.envRefs,
+    explicit: settings.env.map(({ name, ref, source }) => ({ name, ref, source })),
+    imports: settings.imports,
+  });
+  return { settings, logger, collected };
+}
+
+function createRegistry(settings: Settings, io: CliIo, logger: Logger): ProviderRegistry {
+  const tls = settings.vault.tls;
+  return createProviderRegistry({
+    env: io.env,
+    logger,
+    vault: {
+      address: settings.vault.address,
+      namespace: settings.vault.namespace,
+      allowInsecureHttp: settings.allowInsecureHttp,
+      tls: {
+        ca: tls.ca,
+        caPath: tls.capath,
+        cert: tls.cert,
+        key: tls.key,
+        serverName: tls.serverName,
+        skipVerify: tls.skipVerify,
+      },
+    },
+    aws: { region: settings.aws.region, endpoint: settings.aws.endpoint },
+  });
+}
+
+async function resolveWithDeadline(
+  prepared: Prepared,
+  registry: ProviderRegistry,
+  logger: Logger,
+  io: CliIo,
+): Promise<Resolution> {
+  const { settings, collected } = prepared;
+  const started = performance.now();
+  const signal = AbortSignal.timeout(settings.timeoutMs);
+  const resolution = await resolveAll(
+    collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+    collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
+    registry,
+    signal,
+  );
+  const ms = Math.round(performance.now() - started);
+  const count = resolution.variables.length;
+  const providers = new Set(resolution.documents.map((d) => d.scheme)).size;
+  const line = `${count} ${count === 1 ? 'secret' : 'secrets'} from ${providers} ${providers === 1 ? 'provider' : 'providers'} in ${ms} ms`;
+  if (io.stderrIsTty) logger.info(line);
+  else logger.debug(line);
+  return resolution;
+}
+
+function fallbackLogger(io: CliIo, opts: CommonCliOptions): Logger {
+  const format = opts.logFormat === 'json' ? 'json' : 'text';
+  return createLogger({ level: opts.quiet ? 'error' : 'info', format, write: io.stderr });
+}
+
+function report(err: unknown, logger: Logger): number {
+  const error: SecrunError = toSecrunError(err);
+  if (logger.format === 'json') {
+    const failures = error instanceof ResolveError ? error.toJSON()['failures'] : undefined;
+    logger.error(error.message.split('\n')[0] ?? error.message, {
+      code: error.code,
+      exitCode: error.exitCode,
+      failures,
+    });
+  } else {
+    logger.error(error.message);
+  }
+  return error.exitCode;
+}

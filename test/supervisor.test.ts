@@ -1,0 +1,430 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { resolveCommand } from '../src/exec.ts';
+import { createLogger } from '../src/log.ts';
+import { forwardedSignals } from '../src/signals.ts';
+import { type ChildExit, forwardSignals, runSupervised, Supervisor } from '../src/supervisor.ts';
+
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const node = process.execPath;
+const fixture = (name: string): string => path.join(fixtures, name);
+const childEnv = { PATH: path.dirname(node), SECRUN_CHILD: 'yes' };
+
+/** Polls until `check` returns true, failing after a generous deadline. */
+async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A transform that records the child's output and passes nothing on (keeps the test output clean). */
+function recorder(): { stream: () => Transform; text: () => string } {
+  let text = '';
+  return {
+    stream: () =>
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          text += chunk.toString();
+          done();
+        },
+      }),
+    text: () => text,
+  };
+}
+
+function findUnshare(): string | undefined {
+  try {
+    return resolveCommand('unshare', { path: `${process.env['PATH'] ?? ''}:/usr/bin:/bin` });
+  } catch {
+    return undefined;
+  }
+}
+
+const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
+
+interface Harness {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves when the harness has exited; rejects after a generous deadline. */
+  closed: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts supervise-harness.ts (a separate supervising process); killed after the test if still alive. */
+function startHarness(
+  t: { after: (fn: () => void) => void },
+  opts: Record<string, unknown>,
+  extra: { prefix?: string[]; env?: Record<string, string> } = {},
+): Harness {
+  const argv = [...(extra.prefix ?? []), node, fixture('supervise-harness.ts'), JSON.stringify(opts)];
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const child = spawn(cmd, args, { env: extra.env ?? childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const closedWithin = async (timeoutMs = 20_000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`harness still running after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([closed, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { child, stdout: () => stdout, stderr: () => stderr, closed: closedWithin };
+}
+
+function harnessResult(stderr: string): ChildExit {
+  const line = lines(stderr).find((l) => l.startsWith('RESULT '));
+  assert.ok(line, `no RESULT line in harness stderr:\n${stderr}`);
+  return JSON.parse(line.slice('RESULT '.length)) as ChildExit;
+}
+
+describe('runSupervised (in a separate supervising process)', () => {
+  for (const code of [0, 1, 2, 42, 127, 255]) {
+    test(`when the child exits ${code} then the supervisor exits ${code}`, async (t) => {
+      const h = startHarness(t, { file: node, args: [fixture('exit-with.mjs'), `${code}`], env: childEnv });
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code, signal: null });
+      assert.deepEqual(harnessResult(h.stderr()), {
+        code,
+        signal: null,
+        exitCode: code,
+        stopped: false,
+        forced: false,
+      });
+    });
+  }
+
+  for (const [signal, expected] of [
+    ['SIGTERM', 143],
+    ['SIGKILL', 137],
+    ['SIGSEGV', 139],
+  ] as const) {
+    test(`when the child dies by ${signal} then the supervisor exits ${expected}`, async (t) => {
+      const h = startHarness(t, { file: node, args: [fixture('kill-self.mjs'), signal], env: childEnv });
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: expected, signal: null });
+      const result = harnessResult(h.stderr());
+      assert.equal(result.signal, signal);
+      assert.equal(result.code, null);
+      assert.equal(result.exitCode, expected);
+    });
+  }
+
+  test('when each forwarded signal is sent to the supervisor then the child gets it exactly once', async (t) => {
+    const h = startHarness(t, {
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
+      env: childEnv,
+      isTty: false,
+    });
+    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+    const order = forwardedSignals.filter((s) => s !== 'SIGTERM');
+    for (const sig of order) {
+      h.child.kill(sig);
+      await waitUntil(`the child to print ${sig}`, () => lines(h.stdout()).includes(sig));
+    }
+    h.child.kill('SIGTERM');
+    const closed = await h.closed();
+    assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
+    const received = lines(h.stdout()).filter((l) => !l.startsWith('ready '));
+    assert.deepEqual(received, [...order, 'SIGTERM']);
+  });
+
+  test('when stdin is a TTY then SIGINT, SIGQUIT and SIGWINCH are not forwarded a second time', async (t) => {
+    const h = startHarness(t, {
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
+      env: childEnv,
+      isTty: true,
+    });
+    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+    for (const sig of ['SIGINT', 'SIGQUIT', 'SIGWINCH', 'SIGUSR2'] as const) h.child.kill(sig);
+    await waitUntil('the child to print SIGUSR2', () => lines(h.stdout()).includes('SIGUSR2'));
+    h.child.kill('SIGTERM');
+    const closed = await h.closed();
+    assert.deepEqual(closed, { code: 143, signal: null }, 'the supervisor survived INT/QUIT and reported TERM');
+    assert.deepEqual(
+      lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
+      ['SIGUSR2', 'SIGTERM'],
+    );
+  });
+
+  test('when the supervisor has a canary in its env then the child gets exactly the env passed', async (t) => {
+    const h = startHarness(
+      t,
+      { file: node, args: [fixture('print-env.mjs')], env: childEnv },
+      { env: { ...childEnv, SECRUN_CANARY: 'canary-must-not-leak' } },
+    );
+    const closed = await h.closed();
+    assert.equal(closed.code, 0, h.stderr());
+    const printed = JSON.parse(h.stdout()) as { pid: number; env: Record<string, string> };
+    assert.deepEqual(printed.env, childEnv);
+    assert.notEqual(printed.pid, h.child.pid);
+  });
+
+  const unshare = findUnshare();
+  const unshareWorks =
+    unshare !== undefined &&
+    process.getuid?.() === 0 &&
+    spawnSync(unshare, ['--fork', '--pid', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0;
+  test(
+    'when the supervisor is PID 1 then SIGTERM reaches the child and it exits 143',
+    { skip: unshareWorks ? false : 'needs root and a working `unshare --fork --pid --mount-proc`' },
+    async (t) => {
+      const h = startHarness(
+        t,
+        { file: node, args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'], env: childEnv, isTty: false },
+        { prefix: [unshare!, '--fork', '--pid', '--mount-proc', '--kill-child'] },
+      );
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      const unsharePid = h.child.pid!;
+      const childrenFile = `/proc/${unsharePid}/task/${unsharePid}/children`;
+      const harnessPid = Number(readFileSync(childrenFile, 'utf8').trim().split(/\s+/)[0]);
+      assert.ok(harnessPid > 0, 'found the host pid of the namespace init');
+      const status = readFileSync(`/proc/${harnessPid}/status`, 'utf8');
+      assert.match(status, /^NSpid:\s+\d+\s+1$/m, 'the harness is PID 1 in its namespace');
+      process.kill(harnessPid, 'SIGTERM');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
+      assert.match(h.stderr(), /warn: running as PID 1: orphaned processes will not be reaped/);
+      assert.deepEqual(
+        lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
+        ['SIGTERM'],
+      );
+    },
+  );
+});
+
+describe('runSupervised (in this process)', () => {
+  test('when not PID 1 then nothing is logged and the exit is returned', async () => {
+    const logged: string[] = [];
+    const logger = createLogger({ write: (l) => logged.push(l) });
+    const exit = await runSupervised({
+      file: node,
+      args: [fixture('exit-with.mjs'), '3'],
+      env: childEnv,
+      logger,
+      isTty: false,
+    });
+    assert.equal(exit.exitCode, 3);
+    assert.deepEqual(logged, []);
+  });
+
+  test('when the child has exited then the signal listeners are removed', async () => {
+    const before = forwardedSignals.map((s) => process.listenerCount(s));
+    const counts: number[][] = [];
+    await runSupervised({
+      file: node,
+      args: [fixture('exit-with.mjs'), '0'],
+      env: childEnv,
+      logger: createLogger({ level: 'silent' }),
+      isTty: false,
+      onSupervisor: (s) => s.on('start', () => counts.push(forwardedSignals.map((x) => process.listenerCount(x)))),
+    });
+    assert.ok(
+      counts[0]?.every((n, i) => n > before[i]!),
+      'every forwarded signal had a listener while the child ran',
+    );
+    assert.deepEqual(
+      forwardedSignals.map((s) => process.listenerCount(s)),
+      before,
+    );
+  });
+});
+
+describe('forwardSignals', () => {
+  // node --test starts test files with --report-on-signal on (Node 24): SIGUSR2 would write a report.
+  const reportOnSignal = process.report.reportOnSignal;
+  before(() => {
+    process.report.reportOnSignal = false;
+  });
+  after(() => {
+    process.report.reportOnSignal = reportOnSignal;
+  });
+
+  test('when a forwarded signal hits this process then the target gets it once', async () => {
+    const got: NodeJS.Signals[] = [];
+    const dispose = forwardSignals({ signal: (s) => got.push(s) > 0 }, { isTty: false });
+    try {
+      for (const sig of forwardedSignals) {
+        process.kill(process.pid, sig);
+        await waitUntil(`${sig} to be forwarded`, () => got.includes(sig));
+      }
+      process.kill(process.pid, 'SIGUSR2');
+      await waitUntil('the last SIGUSR2', () => got.length === forwardedSignals.length + 1);
+      assert.deepEqual(got, [...forwardedSignals, 'SIGUSR2']);
+    } finally {
+      dispose();
+    }
+  });
+
+  test('when on a TTY then terminal signals are caught but not forwarded', async () => {
+    const got: NodeJS.Signals[] = [];
+    const dispose = forwardSignals({ signal: (s) => got.push(s) > 0 }, { isTty: true });
+    try {
+      process.kill(process.pid, 'SIGINT');
+      process.kill(process.pid, 'SIGQUIT');
+      process.kill(process.pid, 'SIGWINCH');
+      process.kill(process.pid, 'SIGHUP');
+      await waitUntil('SIGHUP to be forwarded', () => got.includes('SIGHUP'));
+      assert.deepEqual(got, ['SIGHUP']);
+    } finally {
+      dispose();
+    }
+  });
+
+  test('when disposed then its listeners are gone', () => {
+    const before = forwardedSignals.map((s) => process.listenerCount(s));
+    const dispose = forwardSignals({ signal: () => true }, { isTty: false });
+    assert.deepEqual(
+      forwardedSignals.map((s) => process.listenerCount(s)),
+      before.map((n) => n + 1),
+    );
+    dispose();
+    dispose();
+    assert.deepEqual(
+      forwardedSignals.map((s) => process.listenerCount(s)),
+      before,
+    );
+  });
+});
+
+describe('Supervisor', () => {
+  test('when the program does not exist then the exit is 127 and no start is reported', async () => {
+    const sup = new Supervisor({ file: '/nonexistent/secrun-test', env: {} });
+    const starts: number[] = [];
+    sup.on('start', (pid) => starts.push(pid));
+    sup.start();
+    const exit = await sup.exited;
+    assert.equal(exit.exitCode, 127);
+    assert.equal(exit.spawnError, 'ENOENT');
+    assert.deepEqual(starts, []);
+    assert.equal(sup.running, false);
+  });
+
+  test('when the program is not executable then the exit is 126', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'secrun-sup-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'plain');
+    writeFileSync(file, 'data\n', { mode: 0o644 });
+    const sup = new Supervisor({ file, env: {} });
+    sup.start();
+    const exit = await sup.exited;
+    assert.equal(exit.exitCode, 126);
+    assert.equal(exit.spawnError, 'EACCES');
+  });
+
+  test('when a child ignores the stop signal then it is killed after the kill timeout as a deliberate stop', async (t) => {
+    const out = recorder();
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
+      env: childEnv,
+      killTimeoutMs: 300,
+      output: () => ({ stdout: out.stream() }),
+    });
+    const exits: ChildExit[] = [];
+    sup.on('exit', (e) => exits.push(e));
+    sup.start();
+    t.after(() => sup.signal('SIGKILL'));
+    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    const exit = await sup.stop();
+    assert.deepEqual(exit, { code: null, signal: 'SIGKILL', exitCode: 137, stopped: true, forced: true });
+    assert.deepEqual(exits, [exit]);
+    assert.ok(lines(out.text()).includes('SIGTERM'), 'the stop signal was sent before SIGKILL');
+    assert.equal(await sup.stop(), exit, 'stopping again returns the same exit');
+  });
+
+  test('when a child honours the stop signal then the exit is a stop, not a crash, and not forced', async () => {
+    const out = recorder();
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGUSR2', 'exit'],
+      env: childEnv,
+      stopSignal: 'SIGUSR2',
+      killTimeoutMs: 30_000,
+      output: () => ({ stdout: out.stream() }),
+    });
+    sup.start();
+    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    const exit = await sup.stop();
+    assert.deepEqual(exit, { code: 0, signal: null, exitCode: 0, stopped: true, forced: false });
+    assert.deepEqual(
+      lines(out.text()).filter((l) => !l.startsWith('ready ')),
+      ['SIGUSR2'],
+    );
+  });
+
+  test('when restarted then a new child has a new pid and the new env, and wait() follows it', async (t) => {
+    const out = recorder();
+    const envA = { ...childEnv, GENERATION: 'a' };
+    const envB = { ...childEnv, GENERATION: 'b', ONLY_IN_B: '1' };
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture('print-env.mjs'), 'wait'],
+      env: envA,
+      killTimeoutMs: 5000,
+      output: () => ({ stdout: out.stream() }),
+    });
+    const starts: number[] = [];
+    sup.on('start', (pid) => starts.push(pid));
+    const printed = () => lines(out.text()).map((l) => JSON.parse(l) as { pid: number; env: Record<string, string> });
+    sup.start();
+    t.after(() => sup.signal('SIGKILL'));
+    const waited = sup.wait();
+    await waitUntil('the first child to print', () => printed().length === 1);
+    const previous = await sup.restart(envB);
+    assert.equal(previous.stopped, true);
+    assert.equal(previous.exitCode, 143);
+    await waitUntil('the second child to print', () => printed().length === 2);
+    const [first, second] = printed() as [{ pid: number; env: object }, { pid: number; env: object }];
+    assert.deepEqual(first.env, envA);
+    assert.deepEqual(second.env, envB);
+    assert.notEqual(second.pid, first.pid);
+    assert.deepEqual(starts, [first.pid, second.pid]);
+    assert.equal(sup.pid, second.pid);
+    sup.signal('SIGTERM');
+    const final = await waited;
+    assert.deepEqual(final, { code: null, signal: 'SIGTERM', exitCode: 143, stopped: false, forced: false });
+  });
+
+  test('when this process has a canary env var then the child does not see it', async (t) => {
+    process.env['SECRUN_CANARY_SUP'] = 'canary-must-not-leak';
+    t.after(() => delete process.env['SECRUN_CANARY_SUP']);
+    const out = recorder();
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture('print-env.mjs')],
+      env: childEnv,
+      output: () => ({ stdout: out.stream() }),
+    });
+    sup.start();
+    const exit = await sup.exited;
+    assert.equal(exit.exitCode, 0);
+    const printed = JSON.parse(out.text()) as { env: Record<string, string> };
+    assert.deepEqual(printed.env, childEnv);
+  });
+});
