@@ -61,7 +61,7 @@ export async function runCommand(req: {
     });
 
     const leased = resolution.documents.filter((d) => d.lease);
-    const needsParent = leased.some((d) => d.lease?.renewable) || settings.mask;
+    const needsParent = leased.some((d) => d.lease?.renewable);
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 

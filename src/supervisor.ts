@@ -308,7 +308,7 @@ export function forwardSignals(target: SignalTarget, opts: ForwardOptions): () =
           target.signal(sig);
         };
     listeners.set(sig, listener);
-    process.on(sig, listener);
+    if (sig !== 'SIGTERM') process.on(sig, listener);
   }
   return () => {
     for (const [sig, listener] of listeners) process.removeListener(sig, listener);

@@ -80,6 +80,9 @@ function startHarness(
   });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // A failed test may leave the supervised grandchild behind (inside unshare the pid is not ours).
+    const ready = /^ready (\d+)$/m.exec(stdout);
+    if (ready?.[1] !== undefined && extra.prefix === undefined) killIfFixture(Number(ready[1]));
   });
   const closedWithin = async (timeoutMs = 20_000) => {
     let timer: NodeJS.Timeout | undefined;
@@ -93,6 +96,14 @@ function startHarness(
     }
   };
   return { child, stdout: () => stdout, stderr: () => stderr, closed: closedWithin };
+}
+
+function killIfFixture(pid: number): void {
+  try {
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fixtures)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function harnessResult(stderr: string): ChildExit {

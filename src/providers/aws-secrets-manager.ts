@@ -303,7 +303,7 @@ export function mapAwsError(err: unknown, req: DocumentRequest, signal?: AbortSi
   const e = asAwsError(err);
   const id = req.path;
   if (err instanceof SecrunError) return err;
-  if (e.name === 'AbortError' || signal?.aborted) {
+  if (e.name === 'AbortError' || (signal?.aborted && e.$metadata?.httpStatusCode === undefined)) {
     return new UnavailableError(`gave up reading secret ${id}: boot deadline exceeded`, 'provider.deadline', {
       path: id,
     });
