@@ -12,7 +12,8 @@ describe('vault dev server: AppRole and response wrapping', () => {
     s = await startVaultServer({ seed: loadSeedFile(SEED_FILE), now: () => now });
   });
   after(() => s.close());
-  const client = (token?: string) => vault({ endpoint: s.url, noCustomHTTPVerbs: true, ...(token ? { token } : {}) });
+  const client = (token?: string) =>
+    vault({ endpoint: s.url, noCustomHTTPVerbs: true, ...(token ? { token } : {}) });
   const wrapSecretId = async (ttl = '120s') =>
     rawRequest(s.url, 'POST', '/v1/auth/approle/role/web/secret-id', {
       token: s.rootToken,
@@ -43,7 +44,9 @@ describe('vault dev server: AppRole and response wrapping', () => {
     assert.deepEqual(badRole.body.errors, ['invalid role or secret ID']);
     const noRole = await rawRequest(s.url, 'POST', '/v1/auth/approle/login', { body: { secret_id: 'x' } });
     assert.deepEqual(noRole.body.errors, ['missing role_id']);
-    const noSecret = await rawRequest(s.url, 'POST', '/v1/auth/approle/login', { body: { role_id: 'web-role-id' } });
+    const noSecret = await rawRequest(s.url, 'POST', '/v1/auth/approle/login', {
+      body: { role_id: 'web-role-id' },
+    });
     assert.deepEqual(noSecret.body.errors, ['missing secret_id']);
   });
 
@@ -56,14 +59,18 @@ describe('vault dev server: AppRole and response wrapping', () => {
     assert.equal(typeof sid.data.secret_id_accessor, 'string');
     assert.equal(sid.data.secret_id_num_uses, 1);
     await client().approleLogin({ role_id: 'web-role-id', secret_id: sid.data.secret_id });
-    const again = await vaultError(client().approleLogin({ role_id: 'web-role-id', secret_id: sid.data.secret_id }));
+    const again = await vaultError(
+      client().approleLogin({ role_id: 'web-role-id', secret_id: sid.data.secret_id }),
+    );
     assert.deepEqual(again.body.errors, ['invalid role or secret ID']);
   });
 
   test('when a secret id has a ttl then it stops working after it', async () => {
     const sid = await client(s.rootToken).write('auth/approle/role/web/secret-id', { ttl: 30 });
     now += 31_000;
-    const e = await vaultError(client().approleLogin({ role_id: 'web-role-id', secret_id: sid.data.secret_id }));
+    const e = await vaultError(
+      client().approleLogin({ role_id: 'web-role-id', secret_id: sid.data.secret_id }),
+    );
     assert.deepEqual(e.body.errors, ['invalid role or secret ID']);
   });
 

@@ -14,7 +14,18 @@ describe('vault dev server: health, mounts, HTTP core (any target)', () => {
   test('when sys/health is asked on an active node then 200 with the documented body fields', async () => {
     const r = await t.raw('GET', '/v1/sys/health', { token: null });
     assert.equal(r.status, 200);
-    for (const k of ['initialized', 'sealed', 'standby', 'performance_standby', 'replication_performance_mode', 'replication_dr_mode', 'server_time_utc', 'version', 'cluster_name', 'cluster_id']) {
+    for (const k of [
+      'initialized',
+      'sealed',
+      'standby',
+      'performance_standby',
+      'replication_performance_mode',
+      'replication_dr_mode',
+      'server_time_utc',
+      'version',
+      'cluster_name',
+      'cluster_id',
+    ]) {
       assert.ok(k in r.body, k);
     }
     assert.equal(r.body.sealed, false);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import vault from 'node-vault';
 import { loadSeedFile } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
 import { rawRequest, SEED_FILE, vaultError } from '../helpers/vault-target.ts';
-import vault from 'node-vault';
 
 describe('vault dev server: database credentials and leases', () => {
   let now = Date.now();
@@ -14,7 +14,8 @@ describe('vault dev server: database credentials and leases', () => {
     v = vault({ endpoint: s.url, token: s.rootToken, noCustomHTTPVerbs: true });
   });
   after(() => s.close());
-  const post = (path: string, body: unknown, token = s.rootToken) => rawRequest(s.url, 'POST', path, { token, body });
+  const post = (path: string, body: unknown, token = s.rootToken) =>
+    rawRequest(s.url, 'POST', path, { token, body });
 
   test('when creds are read twice then each read mints a new user under a renewable lease', async () => {
     const a = await v.generateDatabaseCredentials({ databasePath: 'database', name: 'app' });
@@ -47,7 +48,9 @@ describe('vault dev server: database credentials and leases', () => {
     now += 30_000;
     const r = await v.renew({ lease_id: c.lease_id, increment: 3600 });
     assert.equal(r.lease_duration, 60);
-    assert.deepEqual(r.warnings, ['TTL of "1h0m0s" exceeded the effective max_ttl of "1m0s"; TTL value is capped accordingly']);
+    assert.deepEqual(r.warnings, [
+      'TTL of "1h0m0s" exceeded the effective max_ttl of "1m0s"; TTL value is capped accordingly',
+    ]);
   });
 
   test('when the max_ttl has been reached then renewal is 400 past the max TTL', async () => {
@@ -77,7 +80,10 @@ describe('vault dev server: database credentials and leases', () => {
 
   test('when a lease is revoked then 204, renew says lease not found; sync=false gives 202', async () => {
     const c = await v.read('database/creds/app');
-    const r = await rawRequest(s.url, 'PUT', '/v1/sys/leases/revoke', { token: s.rootToken, body: { lease_id: c.lease_id } });
+    const r = await rawRequest(s.url, 'PUT', '/v1/sys/leases/revoke', {
+      token: s.rootToken,
+      body: { lease_id: c.lease_id },
+    });
     assert.equal(r.status, 204);
     const e = await vaultError(v.renew({ lease_id: c.lease_id }));
     assert.deepEqual(e.body.errors, ['lease not found']);

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import vault from 'node-vault';
 import { loadSeedFile } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer, type VaultDevServerOptions } from '../../src/dev/vault-server.ts';
+import {
+  startVaultServer,
+  type VaultDevServer,
+  type VaultDevServerOptions,
+} from '../../src/dev/vault-server.ts';
 
 export const SEED_FILE = new URL('../fixtures/vault-seed.yaml', import.meta.url).pathname;
 
@@ -33,9 +37,16 @@ export interface RawResponse {
 }
 
 /** True when SECRUN_TEST_VAULT_ADDR and SECRUN_TEST_VAULT_TOKEN point the tests at a real Vault. */
-export const realVault = Boolean(process.env['SECRUN_TEST_VAULT_ADDR'] && process.env['SECRUN_TEST_VAULT_TOKEN']);
+export const realVault = Boolean(
+  process.env['SECRUN_TEST_VAULT_ADDR'] && process.env['SECRUN_TEST_VAULT_TOKEN'],
+);
 
-export async function rawRequest(addr: string, method: string, path: string, o: RawOptions = {}): Promise<RawResponse> {
+export async function rawRequest(
+  addr: string,
+  method: string,
+  path: string,
+  o: RawOptions = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.token) headers['x-vault-token'] = o.token;
   if (o.body !== undefined) headers['content-type'] ??= 'application/json';
@@ -75,8 +86,15 @@ export async function openVaultTarget(opts: Omit<VaultDevServerOptions, 'seed'> 
     dev,
     prefix,
     client: (token = rootToken, extra = {}) =>
-      vault({ endpoint: addr, token, noCustomHTTPVerbs: true, requestOptions: { timeout: 10_000 }, ...extra }),
-    raw: (method, path, o = {}) => rawRequest(addr, method, path, { ...o, token: o.token === null ? undefined : (o.token ?? rootToken) }),
+      vault({
+        endpoint: addr,
+        token,
+        noCustomHTTPVerbs: true,
+        requestOptions: { timeout: 10_000 },
+        ...extra,
+      }),
+    raw: (method, path, o = {}) =>
+      rawRequest(addr, method, path, { ...o, token: o.token === null ? undefined : (o.token ?? rootToken) }),
     close: async () => {
       await dev?.close();
     },
@@ -84,7 +102,10 @@ export async function openVaultTarget(opts: Omit<VaultDevServerOptions, 'seed'> 
 }
 
 /** The ApiResponseError node-vault rejects with (its classes are not exported). */
-export async function vaultError(p: Promise<unknown>): Promise<{ statusCode: number; body: any; message: string }> {
+export async function vaultError(
+  p: Promise<unknown>,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are asserted field by field
+): Promise<{ statusCode: number; body: any; message: string }> {
   try {
     await p;
   } catch (err) {

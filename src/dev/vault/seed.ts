@@ -100,8 +100,9 @@ function loadKv(st: VaultState, ns: Namespace, raw: unknown, at: Path, fail: See
     const kAt = [...at, key];
     const path = key.replace(/^\/+/, '');
     const found = findMount(ns, path);
-    if (!found || found.mount.type !== 'kv' || found.rest === '')
+    if (found?.mount.type !== 'kv' || found.rest === '') {
       throw fail(kAt, 'does not name a secret under a kv mount');
+    }
     const kv = kvState(found.mount);
     const versions = Array.isArray(value) ? value : [value];
     versions.forEach((v, i) => {

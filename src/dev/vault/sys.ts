@@ -133,7 +133,8 @@ export function handleMountEdit(ctx: Ctx): Reply {
   }
   if (req.method !== 'POST') return fail(405);
   if (req.ns.mounts.has(path)) return badRequest(`path is already in use at ${path}/`);
-  if (req.body['type'] !== 'kv') return badRequest(`plugin not found in the catalog: ${String(req.body['type'])}`);
+  if (req.body['type'] !== 'kv')
+    return badRequest(`plugin not found in the catalog: ${String(req.body['type'])}`);
   const options = (req.body['options'] ?? {}) as Record<string, unknown>;
   const version = String(options['version'] ?? '1') === '2' ? '2' : '1';
   req.ns.mounts.set(path, newMount(path, 'kv', { version }));
