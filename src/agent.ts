@@ -38,7 +38,7 @@ export async function runCommand(req: {
     const { settings, collected } = prepared;
 
     // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
-    const file = resolveCommand(req.command, { path: io.env['PATH'] ?? '', cwd: io.cwd });
+    const file = resolveCommand(req.command, { path: io.env['PATH'], cwd: io.cwd });
 
     const registry = createRegistry(settings, io, logger);
     let resolution: Resolution;

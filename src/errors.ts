@@ -132,7 +132,9 @@ export class ResolveError extends SecrunError {
   readonly failures: ResolveFailure[];
 
   constructor(failures: ResolveFailure[]) {
-    const lines = failures.map((f) => `  ${f.variable}  ${f.ref}  ${f.error.message}`);
+    const vw = Math.max(...failures.map((f) => f.variable.length));
+    const rw = Math.max(...failures.map((f) => f.ref.length));
+    const lines = failures.map((f) => `  ${f.variable.padEnd(vw)}  ${f.ref.padEnd(rw)}  ${f.error.message}`);
     const noun = failures.length === 1 ? 'secret' : 'secrets';
     super(
       'resolve.failed',

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { isatty } from 'node:tty';
 import type { Duplex } from 'node:stream';
+import { isatty } from 'node:tty';
 import { execa, type ResultPromise } from 'execa';
 import { InternalError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -308,7 +308,7 @@ export function forwardSignals(target: SignalTarget, opts: ForwardOptions): () =
           target.signal(sig);
         };
     listeners.set(sig, listener);
-    if (sig !== 'SIGTERM') process.on(sig, listener);
+    process.on(sig, listener);
   }
   return () => {
     for (const [sig, listener] of listeners) process.removeListener(sig, listener);

@@ -70,7 +70,11 @@ describe('resolveCommand', () => {
   });
 
   test('when the command is nowhere on PATH then it fails with 127', () => {
-    assertCommandError(() => resolveCommand('missing-tool', { path: bin, cwd: dir }), 127, 'command not found: missing-tool');
+    assertCommandError(
+      () => resolveCommand('missing-tool', { path: bin, cwd: dir }),
+      127,
+      'command not found: missing-tool',
+    );
   });
 
   test('when the only match is a 0644 file then it fails with 126', () => {
@@ -96,7 +100,11 @@ describe('resolveCommand', () => {
   test('when the command has a slash then it is checked relative to cwd, not searched', () => {
     assert.equal(resolveCommand('./bin/tool', { path: '/nonexistent', cwd: dir }), path.join(bin, 'tool'));
     assert.equal(resolveCommand(path.join(bin, 'tool'), { path: '', cwd: '/' }), path.join(bin, 'tool'));
-    assertCommandError(() => resolveCommand('./tool', { path: bin, cwd: dir }), 127, 'command not found: ./tool');
+    assertCommandError(
+      () => resolveCommand('./tool', { path: bin, cwd: dir }),
+      127,
+      'command not found: ./tool',
+    );
     assertCommandError(
       () => resolveCommand('bin/plain', { path: other, cwd: dir }),
       126,
@@ -121,7 +129,11 @@ describe('execReplace', () => {
 
   test('when the agent execs then the program has its pid and exactly the env passed', async () => {
     const inherited = { ...env, SECRUN_CANARY_INHERITED: 'must-not-reach-the-child' };
-    const ran = await run(node, [harness, JSON.stringify(env), 'node', path.join(fixtures, 'print-env.mjs')], inherited);
+    const ran = await run(
+      node,
+      [harness, JSON.stringify(env), 'node', path.join(fixtures, 'print-env.mjs')],
+      inherited,
+    );
     assert.equal(ran.code, 0, ran.stderr);
     const printed = JSON.parse(ran.stdout) as { pid: number; argv0: string; env: Record<string, string> };
     assert.equal(printed.pid, ran.pid);
@@ -131,7 +143,11 @@ describe('execReplace', () => {
 
   test('when the exec-ed program exits with a code then that is the exit code of the agent pid', async () => {
     for (const code of [0, 3, 42]) {
-      const ran = await run(node, [harness, JSON.stringify(env), node, path.join(fixtures, 'exit-with.mjs'), `${code}`], env);
+      const ran = await run(
+        node,
+        [harness, JSON.stringify(env), node, path.join(fixtures, 'exit-with.mjs'), `${code}`],
+        env,
+      );
       assert.equal(ran.code, code, ran.stderr);
       assert.match(ran.stderr, new RegExp(`^harness pid ${ran.pid}$`, 'm'));
     }

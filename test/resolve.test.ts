@@ -239,8 +239,8 @@ describe('resolveAll', () => {
       ],
     );
     assert.equal(err.exitCode, ExitCode.permission);
-    assert.match(err.message, /MISSING_FIELD {2}vault:secret\/app\/db#pasword {2}.*"password"/);
-    assert.match(err.message, /AWS_TWO {2}awssm:prod\/two {2}permission denied \(403\)/);
+    assert.match(err.message, /MISSING_FIELD +vault:secret\/app\/db#pasword +.*"password"/);
+    assert.match(err.message, /AWS_TWO +awssm:prod\/two +permission denied \(403\)/);
     for (const text of [err.message, JSON.stringify(err), inspect(err, { showHidden: true, depth: 20 })]) {
       assert.ok(!text.includes(canary), 'a secret value leaked into the error');
     }
@@ -505,7 +505,7 @@ describe('resolveAll against the dev servers', () => {
         ['NO_SECRET', 'awssm.notFound'],
       ],
     );
-    assert.match(err.message, /NO_SECRET {2}awssm:prod\/nope#x {2}secret not found: prod\/nope/);
+    assert.match(err.message, /NO_SECRET +awssm:prod\/nope#x +secret not found: prod\/nope/);
     for (const text of [err.message, JSON.stringify(err), inspect(err, { showHidden: true, depth: 20 })]) {
       assert.ok(!text.includes(canary), 'a secret value leaked into the error');
     }

@@ -81,8 +81,8 @@ function startHarness(
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     // A failed test may leave the supervised grandchild behind (inside unshare the pid is not ours).
-    const ready = /^ready (\d+)$/m.exec(stdout);
-    if (ready?.[1] !== undefined && extra.prefix === undefined) killIfFixture(Number(ready[1]));
+    const started = /^CHILD (\d+)$/m.exec(stderr);
+    if (started?.[1] !== undefined && extra.prefix === undefined) killIfFixture(Number(started[1]));
   });
   const closedWithin = async (timeoutMs = 20_000) => {
     let timer: NodeJS.Timeout | undefined;
@@ -103,6 +103,15 @@ function killIfFixture(pid: number): void {
     if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(fixtures)) process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
+  }
+}
+
+/** True while `pid` runs (a zombie counts as gone). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -176,7 +185,11 @@ describe('runSupervised (in a separate supervising process)', () => {
     await waitUntil('the child to print SIGUSR2', () => lines(h.stdout()).includes('SIGUSR2'));
     h.child.kill('SIGTERM');
     const closed = await h.closed();
-    assert.deepEqual(closed, { code: 143, signal: null }, 'the supervisor survived INT/QUIT and reported TERM');
+    assert.deepEqual(
+      closed,
+      { code: 143, signal: null },
+      'the supervisor survived INT/QUIT and reported TERM',
+    );
     assert.deepEqual(
       lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
       ['SIGUSR2', 'SIGTERM'],
@@ -196,37 +209,49 @@ describe('runSupervised (in a separate supervising process)', () => {
     assert.notEqual(printed.pid, h.child.pid);
   });
 
+  test('when the supervisor crashes then its live child gets the stop signal', async (t) => {
+    const h = startHarness(t, {
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
+      env: childEnv,
+      crashOnStart: true,
+    });
+    const closed = await h.closed();
+    assert.equal(closed.code, 1, 'an uncaught error exits 1');
+    const pid = Number(/^CHILD (\d+)$/m.exec(h.stderr())?.[1]);
+    assert.ok(pid > 0, h.stderr());
+    await waitUntil('the orphaned child to be gone', () => !isAlive(pid));
+  });
+
   const unshare = findUnshare();
   const unshareWorks =
     unshare !== undefined &&
     process.getuid?.() === 0 &&
     spawnSync(unshare, ['--fork', '--pid', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0;
-  test(
-    'when the supervisor is PID 1 then SIGTERM reaches the child and it exits 143',
-    { skip: unshareWorks ? false : 'needs root and a working `unshare --fork --pid --mount-proc`' },
-    async (t) => {
-      const h = startHarness(
-        t,
-        { file: node, args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'], env: childEnv, isTty: false },
-        { prefix: [unshare!, '--fork', '--pid', '--mount-proc', '--kill-child'] },
-      );
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
-      const unsharePid = h.child.pid!;
-      const childrenFile = `/proc/${unsharePid}/task/${unsharePid}/children`;
-      const harnessPid = Number(readFileSync(childrenFile, 'utf8').trim().split(/\s+/)[0]);
-      assert.ok(harnessPid > 0, 'found the host pid of the namespace init');
-      const status = readFileSync(`/proc/${harnessPid}/status`, 'utf8');
-      assert.match(status, /^NSpid:\s+\d+\s+1$/m, 'the harness is PID 1 in its namespace');
-      process.kill(harnessPid, 'SIGTERM');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
-      assert.match(h.stderr(), /warn: running as PID 1: orphaned processes will not be reaped/);
-      assert.deepEqual(
-        lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
-        ['SIGTERM'],
-      );
-    },
-  );
+  test('when the supervisor is PID 1 then SIGTERM reaches the child and it exits 143', {
+    skip: unshareWorks ? false : 'needs root and a working `unshare --fork --pid --mount-proc`',
+  }, async (t) => {
+    const h = startHarness(
+      t,
+      { file: node, args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'], env: childEnv, isTty: false },
+      { prefix: [unshare!, '--fork', '--pid', '--mount-proc', '--kill-child'] },
+    );
+    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+    const unsharePid = h.child.pid!;
+    const childrenFile = `/proc/${unsharePid}/task/${unsharePid}/children`;
+    const harnessPid = Number(readFileSync(childrenFile, 'utf8').trim().split(/\s+/)[0]);
+    assert.ok(harnessPid > 0, 'found the host pid of the namespace init');
+    const status = readFileSync(`/proc/${harnessPid}/status`, 'utf8');
+    assert.match(status, /^NSpid:\s+\d+\s+1$/m, 'the harness is PID 1 in its namespace');
+    process.kill(harnessPid, 'SIGTERM');
+    const closed = await h.closed();
+    assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
+    assert.match(h.stderr(), /warn: running as PID 1: orphaned processes will not be reaped/);
+    assert.deepEqual(
+      lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
+      ['SIGTERM'],
+    );
+  });
 });
 
 describe('runSupervised (in this process)', () => {
@@ -253,7 +278,8 @@ describe('runSupervised (in this process)', () => {
       env: childEnv,
       logger: createLogger({ level: 'silent' }),
       isTty: false,
-      onSupervisor: (s) => s.on('start', () => counts.push(forwardedSignals.map((x) => process.listenerCount(x)))),
+      onSupervisor: (s) =>
+        s.on('start', () => counts.push(forwardedSignals.map((x) => process.listenerCount(x)))),
     });
     assert.ok(
       counts[0]?.every((n, i) => n > before[i]!),
@@ -402,7 +428,8 @@ describe('Supervisor', () => {
     });
     const starts: number[] = [];
     sup.on('start', (pid) => starts.push(pid));
-    const printed = () => lines(out.text()).map((l) => JSON.parse(l) as { pid: number; env: Record<string, string> });
+    const printed = () =>
+      lines(out.text()).map((l) => JSON.parse(l) as { pid: number; env: Record<string, string> });
     sup.start();
     t.after(() => sup.signal('SIGKILL'));
     const waited = sup.wait();

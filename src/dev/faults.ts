@@ -53,15 +53,28 @@ export class Faults {
    * `undefined` when the request should be handled normally.
    */
   async before(req: IncomingMessage, res: ServerResponse, errorBody: ErrorBody): Promise<number | undefined> {
-    if (this.latencyMs > 0) await delay(this.latencyMs);
-    if (this.resets > 0) {
-      this.resets--;
+    // Decide at arrival, so a slow request never consumes a fault meant for a later one.
+    const reset = this.resets > 0;
+    if (reset) this.resets--;
+    const fail = reset ? undefined : this.fails[0];
+    if (fail && --fail.left <= 0) this.fails.shift();
+    if (this.latencyMs > 0) {
+      const abort = new AbortController();
+      const onClose = (): void => abort.abort();
+      res.once('close', onClose);
+      try {
+        await delay(this.latencyMs, undefined, { signal: abort.signal });
+      } catch {
+        return 0;
+      } finally {
+        res.off('close', onClose);
+      }
+    }
+    if (reset) {
       req.socket.resetAndDestroy();
       return 0;
     }
-    const fail = this.fails[0];
     if (fail) {
-      if (--fail.left <= 0) this.fails.shift();
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'cache-control': 'no-store',

@@ -172,7 +172,11 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
     }
   });
 
-  const readDocument = async (req: DocumentRequest, signal: AbortSignal): Promise<SecretDocument> => {
+  const readDocument = async (
+    req: DocumentRequest,
+    signal: AbortSignal,
+    shared?: Map<string, Promise<SecretDocument>>,
+  ): Promise<SecretDocument> => {
     const path = req.path.replace(/^\/+|\/+$/g, '');
     if (path === '' || path.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
       throw new RefError(`invalid Vault path "${req.path}"`, 'vault.badPath', { path: req.path });
@@ -182,7 +186,16 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       throw new RefError(`version must be a whole number, got "${version}"`, 'vault.badVersion', { path });
     }
     const mount = await mounts.resolve(path, signal);
-    if (mount?.kvVersion === 2) return readKv2(path, mount, version, signal);
+    if (mount?.kvVersion === 2) {
+      // `secret/app/db` and `secret/data/app/db` are one document on KV v2: read it once per batch.
+      const key = `${kvV2DataPath(mount.path, path)}?${version ?? ''}`;
+      let read = shared?.get(key);
+      if (!read) {
+        read = readKv2(path, mount, version, signal);
+        shared?.set(key, read);
+      }
+      return { ...(await read) };
+    }
     if (version !== undefined && mount) {
       throw new NotFoundError(
         `?version is only supported on KV v2 mounts; ${mount.path}/ is ${mount.kvVersion ? 'KV v1' : mount.type}`,
@@ -257,6 +270,7 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       const results = new Map<string, DocumentResult>();
       const unique = new Map<string, DocumentRequest>();
       for (const r of requests) if (!unique.has(r.key)) unique.set(r.key, r);
+      const shared = new Map<string, Promise<SecretDocument>>();
       await Promise.all(
         [...unique.values()].map(async (req) => {
           if (req.scheme !== 'vault') {
@@ -267,7 +281,7 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
             return;
           }
           try {
-            results.set(req.key, { ok: true, doc: await readDocument(req, signal) });
+            results.set(req.key, { ok: true, doc: await readDocument(req, signal, shared) });
           } catch (err) {
             results.set(req.key, { ok: false, error: mapVaultError(err, client.errorContext(req.path)) });
           }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import {
   ConfigError,
   NotFoundError,
@@ -580,8 +581,13 @@ describe('TLS verification', { skip: !haveOpenssl() && 'openssl not installed' }
       retry: { baseMs: 1, capMs: 2 },
     });
     t.after(() => strict.close());
+    strict.setToken('hvs.CANARYTLSTOKEN');
     await assert.rejects(strict.request({ method: 'GET', path: 'x' }), (e: unknown) => {
       const m = mapVaultError(e, strict.errorContext());
+      for (const x of [e, m]) {
+        const text = `${inspect(x, { showHidden: true, depth: 20 })}${JSON.stringify(x)}`;
+        assert.ok(!text.includes('CANARYTLSTOKEN'), text);
+      }
       return m.code === 'vault.tls' && /DEPTH_ZERO_SELF_SIGNED_CERT/.test(m.message);
     });
     assert.equal(hits, 0);

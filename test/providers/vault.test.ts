@@ -155,7 +155,7 @@ beforeEach(() => {
 afterEach(() => server.faults.clear());
 
 describe('KV', () => {
-  test('when a KV v2 secret is read with and without data/ then both read secret/data/app/db with one preflight', async () => {
+  test('when a KV v2 secret is read with and without data/ then they share one read of secret/data/app/db and one preflight', async () => {
     const p = provider();
     const a = docReq('secret/app/db');
     const b = docReq('secret/data/app/db');
@@ -169,7 +169,7 @@ describe('KV', () => {
       assert.equal(doc.lease, undefined);
     }
     assert.equal(previews(PREFLIGHT), 1);
-    assert.equal(previews('/v1/secret/data/app/db'), 2);
+    assert.equal(previews('/v1/secret/data/app/db'), 1);
   });
 
   test('when ?version=1 is asked then that version is read', async () => {
@@ -435,6 +435,11 @@ describe('retries', () => {
     server.faults.set({ latencyMs: 2000 });
     const err = expectError(await readOne(p, docReq('secret/app/db')), 'vault.timeout');
     assert.match(err.message, /timed out after 0\.2s/);
+    // The server notices the dropped connections a moment later; let it log them in this test.
+    await until(
+      () => server.log.entries.filter((e) => e.status === 0).length === 2,
+      'both timeouts were logged',
+    );
   });
 });
 
@@ -459,7 +464,7 @@ describe('deadline and redirects', () => {
     const out = await readOne(p, docReq('secret/app/db'), AbortSignal.timeout(300));
     assert.equal(out.ok, false);
     assert.ok(Date.now() - started < 10_000);
-    assert.equal(server.log.entries.length, 1, JSON.stringify(server.log.entries));
+    assert.equal(server.log.filter({ path: PREFLIGHT }).filter((e) => e.status === 503).length, 1);
   });
 
   test('when a standby redirects to the active node on the same host then it is followed once', async (t) => {

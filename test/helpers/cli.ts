@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  type SecretsManagerDevServer,
+  startSecretsManagerServer,
+} from '../../src/dev/secrets-manager-server.ts';
+import { parseSeed } from '../../src/dev/seed.ts';
+import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = `${ROOT}bin/secrun.js`;
+export const FIXTURES = `${ROOT}test/fixtures/`;
+/** Node >= 22.18 (the test runner's own). */
+export const NODE = process.execPath;
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Pid of the secrun process as spawned. */
+  pid: number;
+}
+
+/** Runs `secrun <args>` with exactly `env` (nothing inherited) and collects its output. */
+export function runSecrun(
+  args: string[],
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; cwd?: string; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BIN, ...args], {
+      env,
+      cwd: opts.cwd ?? ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, pid: child.pid ?? -1 });
+    });
+  });
+}
+
+/** Parses the JSON line printed by test/fixtures/print-env.mjs. */
+export function childReport(stdout: string): { pid: number; env: Record<string, string> } {
+  const line = stdout.split('\n').find((l) => l.startsWith('{"pid"'));
+  if (!line) throw new Error(`no print-env output in: ${stdout.slice(0, 500)}`);
+  return JSON.parse(line) as { pid: number; env: Record<string, string> };
+}
+
+/** Random values that must never appear in any output. */
+export function canary(label: string): string {
+  return `canary-${label}-${randomBytes(9).toString('hex')}`;
+}
+
+/** Both dev servers, seeded with canary secrets, and the environment to reach them. */
+export interface Bed {
+  vault: VaultDevServer;
+  aws: SecretsManagerDevServer;
+  canaries: Record<string, string>;
+  /** PATH, HOME and the dev servers' variables. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts both dev servers with a seed whose every secret value is a fresh canary. */
+export async function startBed(): Promise<Bed> {
+  const c = {
+    dbPassword: canary('kvpw'),
+    apiKey: canary('api'),
+    oldPassword: canary('old'),
+    stripe: canary('stripe'),
+    webhook: canary('webhook'),
+    token: `hvs.${canary('tok')}`,
+    appToken: `hvs.${canary('app')}`,
+  };
+  const seed = parseSeed(
+    `
+vault:
+  root_token: ${c.token}
+  mounts:
+    secret: { type: kv, version: 2 }
+    kv1: { type: kv, version: 1 }
+    database:
+      type: database
+      roles:
+        app: { default_ttl: 1h, max_ttl: 2h }
+  kv:
+    secret/app/db:
+      - { username: app, password: ${c.oldPassword} }
+      - { username: app, password: ${c.dbPassword}, port: 5432 }
+    secret/app/api: { key: ${c.apiKey} }
+    kv1/legacy: { key: ${c.apiKey} }
+  policies:
+    limited:
+      - { path: "secret/data/app/api", capabilities: [read] }
+  tokens:
+    - { id: ${c.appToken}, policies: [limited], ttl: 1h }
+aws:
+  region: eu-west-1
+  account_id: "111122223333"
+  credentials:
+    - { access_key_id: AKIATESTCLI000000001, secret_access_key: test-cli-secret-key-000000000001 }
+  secrets:
+    prod/stripe: { api_key: ${c.stripe}, webhook: ${c.webhook} }
+    prod/plain: ${c.apiKey}
+`,
+    'cli-seed',
+  );
+  const vault = await startVaultServer({ seed });
+  const aws = await startSecretsManagerServer({ seed });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: '/nonexistent-home',
+    VAULT_ADDR: vault.url,
+    VAULT_TOKEN: c.token,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_CONFIG_FILE: '/nonexistent-aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent-aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  return {
+    vault,
+    aws,
+    canaries: c,
+    env,
+    async close() {
+      await Promise.all([vault.close(), aws.close()]);
+    },
+  };
+}
+
+/** Asserts no canary occurs in any of the texts. */
+export function findCanaries(canaries: Record<string, string>, ...texts: string[]): string[] {
+  const found: string[] = [];
+  for (const [name, value] of Object.entries(canaries)) {
+    if (texts.some((t) => t.includes(value))) found.push(name);
+  }
+  return found;
+}
