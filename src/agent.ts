@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { buildChildEnv } from './child-env.ts';
+import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
 import type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli.ts';
 import { type Flags, loadConfig, resolveSettings, type Settings } from './config.ts';
 import { ExitCode, ResolveError, type SecrunError, toSecrunError } from './errors.ts';
@@ -49,7 +49,11 @@ export async function runCommand(req: {
       throw err;
     }
 
+    const consumed = registry.loaded().includes('vault')
+      ? (await import('./providers/vault-auth.ts')).consumedVariables(settings.vault.auth)
+      : [];
     const env = buildChildEnv({
+      agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
       inherited: io.env,
       values: resolution.values,
       refVariables: collected.refVariables,
@@ -70,7 +74,8 @@ export async function runCommand(req: {
         const expires = new Date(Date.now() + (doc.lease?.duration ?? 0) * 1000).toISOString();
         logger.warn(`exec mode: the lease of ${doc.path} is not renewed and expires at ${expires}`);
       }
-      await registry.closeAll();
+      // Revoking the login token would revoke the leases the child is about to use.
+      await registry.closeAll({ keepToken: leased.length > 0 });
       execReplace(file, req.args, env, req.command);
     }
 
@@ -171,6 +176,7 @@ function createRegistry(settings: Settings, io: CliIo, logger: Logger): Provider
         skipVerify: tls.skipVerify,
       },
     },
+    vaultAuth: settings.vault.auth,
     aws: { region: settings.aws.region, endpoint: settings.aws.endpoint },
   });
 }

@@ -1,8 +1,9 @@
 import { homedir } from 'node:os';
+import type { VaultAuthSettings } from '../config.ts';
 import { InternalError, toSecrunError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { SecretsManagerProviderOptions } from './aws-secrets-manager.ts';
-import type { Provider } from './provider.ts';
+import type { CloseOptions, Provider } from './provider.ts';
 import type { VaultProviderOptions } from './vault.ts';
 
 /** A registered reference scheme. */
@@ -17,6 +18,8 @@ export interface ProviderRegistryOptions {
   homeDir?: string;
   /** Vault settings from the config file and flags (each wins over its `VAULT_*` variable). */
   vault?: Omit<VaultProviderOptions, 'env' | 'logger' | 'homeDir'>;
+  /** `vault.auth` settings; the auth module is imported only with the Vault provider. */
+  vaultAuth?: VaultAuthSettings;
   /** Secrets Manager settings from the config file (`aws.region`, `aws.endpoint`). */
   aws?: Omit<SecretsManagerProviderOptions, 'env' | 'logger'>;
   /** Replaces the factory of a scheme (tests, embedding). */
@@ -28,7 +31,7 @@ export interface ProviderRegistry {
   /** The provider of a scheme, created (and its SDK imported) on the first call; shared after. */
   get(scheme: Scheme): Promise<Provider>;
   /** Closes every provider created so far; failures are logged, never thrown. */
-  closeAll(): Promise<void>;
+  closeAll(opts?: CloseOptions): Promise<void>;
   /** Schemes whose provider is created or being created, in first-use order. */
   loaded(): Scheme[];
 }
@@ -43,8 +46,17 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
   const factories: Record<Scheme, () => Promise<Provider>> = {
     vault: async () => {
       const { createVaultProvider } = await import('./vault.ts');
+      const homeDir = opts.homeDir ?? homedir();
+      const auth = opts.vaultAuth
+        ? (await import('./vault-auth.ts')).createVaultAuth(opts.vaultAuth, {
+            env: opts.env,
+            homeDir,
+            logger: opts.logger,
+          })
+        : undefined;
       return createVaultProvider({
         ...opts.vault,
+        ...(auth ? { auth } : {}),
         env: opts.env,
         logger: opts.logger,
         homeDir: opts.homeDir ?? homedir(),
@@ -71,13 +83,13 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
       created.set(scheme, pending);
       return pending;
     },
-    async closeAll() {
+    async closeAll(closeOpts) {
       const pending = [...created];
       created.clear();
       await Promise.all(
         pending.map(async ([scheme, promise]) => {
           try {
-            await (await promise).close();
+            await (await promise).close(closeOpts);
           } catch (err) {
             const e = toSecrunError(err);
             opts.logger.warn('could not close a provider', { provider: scheme, code: e.code });

@@ -36,6 +36,11 @@ export interface SecretDocument {
   info?: Record<string, string | number | boolean>;
 }
 
+/** Options of {@link Provider.close}. */
+export interface CloseOptions {
+  keepToken?: boolean;
+}
+
 /** Outcome of one document in a batch read. */
 export type DocumentResult = { ok: true; doc: SecretDocument } | { ok: false; error: SecrunError };
 
@@ -52,6 +57,17 @@ export interface Provider {
    * (e.g. authentication failed), with a SecrunError.
    */
   readAll(requests: DocumentRequest[], signal: AbortSignal): Promise<Map<string, DocumentResult>>;
-  /** Releases connections and timers; revokes what must be revoked (see the provider). */
-  close(): Promise<void>;
+  /**
+   * Cheap change detection without reading secret material (Vault KV v2 metadata
+   * `current_version`, Secrets Manager `DescribeSecret` stages). Resolves with an opaque version
+   * token that changes when the document changes, or `undefined` when the provider cannot tell
+   * for this document (the caller then re-reads it to compare).
+   */
+  probe?(request: DocumentRequest, signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * Releases connections and timers. By default also revokes a token the provider obtained by
+   * logging in; `keepToken` leaves it valid (exec mode with dynamic leases: revoking the token
+   * would revoke the leases the child is using).
+   */
+  close(opts?: CloseOptions): Promise<void>;
 }

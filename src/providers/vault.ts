@@ -340,11 +340,11 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       });
     },
 
-    async close() {
+    async close(closeOpts) {
       if (closed) return;
       closed = true;
       try {
-        if (authResult?.owned) {
+        if (authResult?.owned && !closeOpts?.keepToken) {
           await client
             .request({ method: 'POST', path: 'auth/token/revoke-self', signal: AbortSignal.timeout(5000) })
             .catch((err: unknown) =>
