@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { type Audit, createAudit } from './audit.ts';
 import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
 import type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli.ts';
 import { type Flags, loadConfig, resolveSettings, type Settings } from './config.ts';
@@ -33,6 +34,12 @@ export async function runCommand(req: {
       keep: req.opts.keep,
       drop: req.opts.drop,
       killTimeout: req.opts.killTimeout,
+      mask: req.opts.mask,
+      watch: req.opts.watch,
+      onChange: req.opts.onChange,
+      splay: req.opts.splay,
+      revoke: req.opts.revoke === false ? false : undefined,
+      audit: req.opts.audit,
     });
     logger = prepared.logger;
     const { settings, collected } = prepared;
@@ -64,6 +71,9 @@ export async function runCommand(req: {
       envRefsScanned: settings.envRefs,
     });
 
+    const values = resolution.values;
+    const audit = createAudit({ target: settings.audit, secrets: () => values.values() });
+    recordReads(audit, resolution);
     const leased = resolution.documents.filter((d) => d.lease);
     const needsParent = leased.some((d) => d.lease?.renewable);
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
@@ -76,6 +86,7 @@ export async function runCommand(req: {
       }
       // Revoking the login token would revoke the leases the child is about to use.
       await registry.closeAll({ keepToken: leased.length > 0 });
+      audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
       execReplace(file, req.args, env, req.command);
     }
 
@@ -203,6 +214,24 @@ async function resolveWithDeadline(
   if (io.stderrIsTty) logger.info(line);
   else logger.debug(line);
   return resolution;
+}
+
+/** One audit record per document read: provider, path, version, lease, duration. Never a value. */
+function recordReads(audit: Audit, resolution: Resolution): void {
+  if (!audit.enabled) return;
+  for (const doc of resolution.documents) {
+    audit.record('secret.read', {
+      provider: doc.scheme,
+      path: doc.path,
+      options: Object.keys(doc.options).length > 0 ? doc.options : undefined,
+      version: doc.version,
+      leaseId: doc.lease?.id,
+      ttl: doc.lease?.duration,
+      renewable: doc.lease?.renewable,
+      durationMs: Math.round(doc.readMs),
+      variables: doc.variables,
+    });
+  }
 }
 
 function fallbackLogger(io: CliIo, opts: CommonCliOptions): Logger {

@@ -34,6 +34,12 @@ export interface RunCliOptions extends CommonCliOptions {
   keep?: string[];
   drop?: string[];
   killTimeout?: string;
+  mask?: boolean;
+  watch?: string;
+  onChange?: string;
+  splay?: string;
+  revoke?: boolean;
+  audit?: string;
 }
 
 /** `check` options. */
@@ -105,7 +111,17 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       collect,
     )
     .option('--drop <NAME>', 'remove an inherited variable (repeatable, * suffix glob)', collect)
-    .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)');
+    .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)')
+    .option(
+      '--mask',
+      'replace injected values in the child output by <redacted:NAME> (default when CI is set)',
+    )
+    .option('--no-mask', 'do not mask the child output')
+    .option('--watch <interval>', 'poll secrets for rotation every <interval> (supervise mode)')
+    .option('--on-change <action>', 'on a changed secret: restart | signal:<SIG> | exit | ignore')
+    .option('--splay <duration>', 'random delay before acting on a change')
+    .option('--no-revoke', 'keep leases and the login token when the child exits')
+    .option('--audit <target>', 'audit stream (JSON lines): stderr, stdout or fd:N');
   run.action(async (command: string, args: string[], opts: RunCliOptions) => {
     const { runCommand } = await import('./agent.ts');
     result.code = await runCommand({ command, args, opts, io });

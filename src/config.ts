@@ -61,6 +61,9 @@ export interface ConfigFile {
   on_change?: string;
   watch?: string | number;
   mask?: boolean;
+  splay?: string | number;
+  revoke?: boolean;
+  audit?: string;
 }
 
 /** A loaded, validated configuration file. */
@@ -436,6 +439,10 @@ export interface Flags {
   watch: string;
   mask: boolean;
   allowInsecureHttp: boolean;
+  splay: string;
+  /** False for `--no-revoke`. Pass it only when the flag was given. */
+  revoke: boolean;
+  audit: string;
 }
 
 /** Vault auth settings (camelCase). Only `method` always has a value. */
@@ -482,6 +489,12 @@ export interface Settings {
   watchMs?: number;
   /** Output masking; default on when `CI` is set. */
   mask: boolean;
+  /** Random delay before acting on a change, so a fleet does not restart at once; 0 = none. */
+  splayMs: number;
+  /** Revoke leases and the login token when done (false with `--no-revoke`). */
+  revoke: boolean;
+  /** Audit stream target: `stderr`, `stdout` or `fd:N`; undefined = none. */
+  audit?: string;
   allowInsecureHttp: boolean;
   vault: {
     /** From the file only; the provider falls back to VAULT_ADDR. */
@@ -631,6 +644,8 @@ export function resolveSettings(input: SettingsInput): Settings {
     imports: [],
     onChange: DEFAULTS.onChange,
     mask: isCi(input.env),
+    splayMs: 0,
+    revoke: true,
     allowInsecureHttp: false,
     vault: { auth: { method: 'token' }, tls: {} },
     aws: {},
@@ -654,6 +669,10 @@ export function resolveSettings(input: SettingsInput): Settings {
   if (file.watch !== undefined)
     settings.watchMs = wrap(fileSource, 'watch', () => parseDuration(file.watch!));
   if (file.mask !== undefined) settings.mask = file.mask;
+  if (file.splay !== undefined)
+    settings.splayMs = wrap(fileSource, 'splay', () => parseDuration(file.splay!));
+  if (file.revoke !== undefined) settings.revoke = file.revoke;
+  if (file.audit !== undefined) settings.audit = file.audit;
   for (const [name, entry] of Object.entries(file.env ?? {})) {
     if (typeof entry === 'string') {
       settings.env.push({ name, ref: entry, source: 'config' });
@@ -758,6 +777,15 @@ export function resolveSettings(input: SettingsInput): Settings {
   fromEnv('ON_CHANGE', (value, what) => {
     settings.onChange = wrap(envSource, what, () => parseOnChange(value));
   });
+  fromEnv('SPLAY', (value, what) => {
+    settings.splayMs = envDuration(value, what);
+  });
+  fromEnv('NO_REVOKE', (value, what) => {
+    settings.revoke = !envBool(value, what);
+  });
+  fromEnv('AUDIT', (value) => {
+    settings.audit = value;
+  });
   fromEnv('AWS_REGION', (value) => {
     settings.aws.region = value;
   });
@@ -798,6 +826,10 @@ export function resolveSettings(input: SettingsInput): Settings {
     settings.onChange = wrap(flagSource, '--on-change', () => parseOnChange(flags.onChange!));
   }
   if (flags.allowInsecureHttp !== undefined) settings.allowInsecureHttp = flags.allowInsecureHttp;
+  if (flags.splay !== undefined)
+    settings.splayMs = wrap(flagSource, '--splay', () => parseDuration(flags.splay!));
+  if (flags.revoke !== undefined) settings.revoke = flags.revoke;
+  if (flags.audit !== undefined) settings.audit = flags.audit;
   for (const text of flags.env ?? []) settings.env.push({ ...parseEnvFlag(text), source: 'flag' });
   for (const text of flags.import ?? []) settings.imports.push({ ...parseImportFlag(text), source: 'flag' });
 

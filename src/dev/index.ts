@@ -5,6 +5,8 @@ import { startVaultServer, type VaultDevServer } from './vault-server.ts';
 export interface DevOptions {
   /** Seed file; without one both servers start empty (a root token and default credentials). */
   seedFile?: string;
+  /** An already parsed seed; wins over `seedFile`. */
+  seed?: Seed;
   vaultPort?: number;
   awsPort?: number;
   host?: string;
@@ -21,7 +23,8 @@ export interface DevServers {
 
 /** Starts the Vault- and Secrets-Manager-compatible servers on loopback. */
 export async function startDevServers(opts: DevOptions = {}): Promise<DevServers> {
-  const seed: Seed = opts.seedFile ? loadSeedFile(opts.seedFile) : parseSeed('{}', '<empty seed>');
+  const seed: Seed =
+    opts.seed ?? (opts.seedFile ? loadSeedFile(opts.seedFile) : parseSeed('{}', '<empty seed>'));
   const host = opts.host ?? '127.0.0.1';
   const vault = await startVaultServer({ seed, port: opts.vaultPort ?? 0, host });
   let aws: SecretsManagerDevServer;
