@@ -1,6 +1,7 @@
 import { PassThrough, Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Masker, type MaskSecret } from '../src/mask.ts';
+import { fixed, markdownTable, median } from './lib.ts';
 
 /** Median throughput of one scenario. */
 export interface MaskBenchResult {
@@ -95,12 +96,6 @@ async function measure(
   return { seconds, output, redactions };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /**
  * Measures masking throughput: (a) text with no match and 10 secrets, (b) the same text with a
  * secret every 4 KiB, (c) a PassThrough baseline. Each scenario's runs are interleaved with the
@@ -142,22 +137,14 @@ export async function run(opts: MaskBenchOptions = {}): Promise<MaskBenchResult[
   }));
 }
 
-function printTable(results: MaskBenchResult[]): void {
-  const rows = results.map((r) => [
-    r.scenario,
-    r.mbPerSec.toFixed(0),
-    r.ratio.toFixed(2),
-    String(r.redactions),
-  ]);
-  const head = ['scenario', 'MB/s (median)', 'vs baseline', 'redactions'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(head));
-  for (const row of rows) console.log(line(row));
+/** The results as a markdown table. */
+export function report(results: MaskBenchResult[]): string {
+  return markdownTable(
+    ['scenario', 'MB/s (median)', 'vs baseline', 'redactions'],
+    results.map((r) => [r.scenario, fixed(r.mbPerSec), fixed(r.ratio, 2), String(r.redactions)]),
+  );
 }
 
 if (import.meta.main) {
-  const results = await run();
-  printTable(results);
+  console.log(report(await run()));
 }

@@ -1,6 +1,8 @@
 import {
   BatchGetSecretValueCommand,
   type BatchGetSecretValueCommandOutput,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
   GetSecretValueCommand,
   type GetSecretValueCommandInput,
   SecretsManagerClient,
@@ -19,6 +21,7 @@ import {
 import type { Logger } from '../log.ts';
 import { parseRetryAfter, type RetryDecision, withRetry } from '../retry.ts';
 import type { DocumentRequest, DocumentResult, Provider, SecretDocument } from './provider.ts';
+import { DELETED_TOKEN, NO_STAGE_TOKEN, PINNED_TOKEN, stageOf } from './version-token.ts';
 
 /** Static AWS credentials, as the SDK takes them. */
 export interface AwsStaticCredentials {
@@ -352,6 +355,22 @@ export function mapAwsError(err: unknown, req: DocumentRequest, signal?: AbortSi
   );
 }
 
+/**
+ * The version token of a DescribeSecret answer for the stage a reference follows: the VersionId
+ * carrying that stage, `deleted` for a secret scheduled for deletion, `no-stage` when no version
+ * carries the stage. DescribeSecret never returns a secret value.
+ */
+export function describeToken(
+  out: Pick<DescribeSecretCommandOutput, 'DeletedDate' | 'VersionIdsToStages'>,
+  stage: string,
+): string {
+  if (out.DeletedDate !== undefined) return DELETED_TOKEN;
+  for (const [id, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
+    if (stages?.includes(stage)) return id;
+  }
+  return NO_STAGE_TOKEN;
+}
+
 /** True for a batch failure that means "this identity or endpoint cannot batch": fall back for good. */
 function isBatchUnsupported(err: unknown): boolean {
   const e = asAwsError(err);
@@ -390,11 +409,18 @@ function isProviderWide(err: unknown, signal: AbortSignal): boolean {
  * `readAll`: documents without version options are read with BatchGetSecretValue, at most
  * {@link BATCH_SIZE} ids per call; the rest (and everything once batch is denied) with one
  * GetSecretValue each, in parallel.
+ *
+ * `probe`: one DescribeSecret (same retries and timeouts as reads), never a value: the token is
+ * the VersionId carrying the reference's stage (`AWSCURRENT` unless `version-stage`), see
+ * {@link describeToken}; a `version-id` reference gives a constant without a request; a secret
+ * that no longer exists gives `deleted`; when DescribeSecret is denied the answer is `undefined`
+ * (logged once at debug, not asked again for that document).
  */
 export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions): Provider {
   const { env, logger } = opts;
   const clients = new Map<string, SecretsManagerClient>();
   let batchDenied = false;
+  const describeDenied = new Set<string>();
 
   const endpoint =
     opts.endpoint ??
@@ -552,6 +578,37 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       }
       await Promise.all(work);
       return results;
+    },
+    async probe(req, signal) {
+      if (req.options['version-id']) return PINNED_TOKEN;
+      if (describeDenied.has(req.key)) return undefined;
+      let out: DescribeSecretCommandOutput;
+      try {
+        const client = clientFor(regionFor(req));
+        out = await retrying('DescribeSecret', signal, () =>
+          client.send(new DescribeSecretCommand({ SecretId: req.path }), { abortSignal: signal }),
+        );
+      } catch (err) {
+        const e = asAwsError(err);
+        if (e.name === 'ResourceNotFoundException') return DELETED_TOKEN;
+        if (e.name === 'AccessDeniedException') {
+          describeDenied.add(req.key);
+          logger.debug('secrets manager: DescribeSecret not permitted; cannot watch without reading', {
+            path: req.path,
+            status: statusOf(err),
+          });
+          return undefined;
+        }
+        if (signal.aborted && e.$metadata?.httpStatusCode === undefined) {
+          throw new UnavailableError(
+            `gave up checking secret ${req.path} for changes: cancelled or timed out`,
+            'provider.deadline',
+            { path: req.path },
+          );
+        }
+        throw mapAwsError(err, req, signal);
+      }
+      return describeToken(out, stageOf(req.options));
     },
     async close() {
       for (const client of clients.values()) client.destroy();

@@ -1,7 +1,8 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { join } from 'node:path';
 import nodeVault from 'node-vault';
 import {
@@ -242,6 +243,20 @@ const realFiles: TlsFileReader = {
   },
 };
 
+/** A certificate file in use, kept so `secrun check` can report its expiry. */
+export interface TlsCertSource {
+  role: 'ca' | 'client';
+  /** The file (or `VAULT_CACERT_BYTES`). */
+  file: string;
+  pem: Buffer;
+}
+
+/** The agent options plus the certificates they were built from. */
+export interface TlsMaterial {
+  options: https.AgentOptions;
+  certs: TlsCertSource[];
+}
+
 /**
  * Builds the https.Agent options: verification on unless `skipVerify`, TLS ≥ 1.2, custom CA,
  * client certificate and SNI. Every option is explicit so neither node-vault's reading of
@@ -252,6 +267,15 @@ export function buildTlsOptions(
   logger?: Logger,
   files: TlsFileReader = realFiles,
 ): https.AgentOptions {
+  return loadTlsMaterial(tls, logger, files).options;
+}
+
+/** {@link buildTlsOptions}, also returning the certificate files it loaded. */
+export function loadTlsMaterial(
+  tls: VaultTlsSettings,
+  logger?: Logger,
+  files: TlsFileReader = realFiles,
+): TlsMaterial {
   const load = (path: string, what: string): Buffer => {
     try {
       return files.readFile(path);
@@ -265,9 +289,14 @@ export function buildTlsOptions(
     minVersion: 'TLSv1.2',
     rejectUnauthorized: !tls.skipVerify,
   };
+  const certs: TlsCertSource[] = [];
   const ca: Buffer[] = [];
-  if (tls.caCert) ca.push(load(tls.caCert, 'VAULT_CACERT'));
-  else if (tls.caCertBytes) ca.push(Buffer.from(tls.caCertBytes));
+  const addCa = (file: string, pem: Buffer) => {
+    ca.push(pem);
+    certs.push({ role: 'ca', file, pem });
+  };
+  if (tls.caCert) addCa(tls.caCert, load(tls.caCert, 'VAULT_CACERT'));
+  else if (tls.caCertBytes) addCa('VAULT_CACERT_BYTES', Buffer.from(tls.caCertBytes));
   else if (tls.caPath) {
     let names: string[];
     try {
@@ -279,7 +308,10 @@ export function buildTlsOptions(
       });
     }
     for (const n of names) {
-      if (/\.(pem|crt|cer)$/i.test(n)) ca.push(load(join(tls.caPath, n), 'VAULT_CAPATH file'));
+      if (/\.(pem|crt|cer)$/i.test(n)) {
+        const file = join(tls.caPath, n);
+        addCa(file, load(file, 'VAULT_CAPATH file'));
+      }
     }
     if (ca.length === 0) {
       throw new ConfigError(`VAULT_CAPATH ${tls.caPath} holds no .pem/.crt files`, 'vault.tlsFile', {
@@ -291,14 +323,91 @@ export function buildTlsOptions(
   if (tls.clientCert && tls.clientKey) {
     opts.cert = load(tls.clientCert, 'VAULT_CLIENT_CERT');
     opts.key = load(tls.clientKey, 'VAULT_CLIENT_KEY');
+    certs.push({ role: 'client', file: tls.clientCert, pem: opts.cert });
     const mode = files.mode(tls.clientKey);
     if (mode !== undefined && (mode & (fsConstants.S_IRWXG | fsConstants.S_IRWXO)) !== 0) {
       logger?.warn('the Vault client key is readable by other users; chmod 600 it', { path: tls.clientKey });
     }
   }
   if (tls.serverName) opts.servername = tls.serverName;
-  if (tls.skipVerify) logger?.warn('VAULT_SKIP_VERIFY is set: the Vault server certificate is not verified');
-  return opts;
+  if (tls.skipVerify) {
+    logger?.warn(
+      'TLS VERIFICATION IS OFF for Vault (VAULT_SKIP_VERIFY / vault.tls.skip_verify): anyone on the network ' +
+        'path can impersonate Vault and take the token; use VAULT_CACERT instead',
+    );
+  }
+  return { options: opts, certs };
+}
+
+/**
+ * Checks that the client certificate and key parse and belong together, before any request. A
+ * ConfigError names the file, never its contents. Encrypted keys are not supported.
+ */
+export function checkClientPair(tls: VaultTlsSettings, cert: Buffer, key: Buffer): void {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError(
+      `VAULT_CLIENT_CERT ${tls.clientCert} is not a PEM certificate`,
+      'vault.tlsFile',
+      { path: tls.clientCert },
+    );
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError(
+      `VAULT_CLIENT_KEY ${tls.clientKey} is not an unencrypted PEM private key`,
+      'vault.tlsFile',
+      { path: tls.clientKey },
+    );
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new ConfigError(
+      `VAULT_CLIENT_KEY ${tls.clientKey} does not belong to VAULT_CLIENT_CERT ${tls.clientCert}`,
+      'vault.tlsFile',
+      { path: tls.clientKey },
+    );
+  }
+}
+
+/** Expiry facts about one certificate in use (`secrun check`). */
+export interface VaultCertFact {
+  role: 'ca' | 'client';
+  file: string;
+  subject: string;
+  /** ISO time. */
+  notAfter: string;
+  /** Whole days until `notAfter` (negative once expired). */
+  daysLeft: number;
+}
+
+/** Parses every certificate in the sources (CA bundles hold several); unparsable blocks are skipped. */
+export function certificateFacts(sources: readonly TlsCertSource[], now: Date): VaultCertFact[] {
+  const out: VaultCertFact[] = [];
+  for (const src of sources) {
+    const blocks = src.pem.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+    for (const block of blocks ?? []) {
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(block);
+      } catch {
+        continue;
+      }
+      const notAfter = new Date(cert.validTo);
+      if (Number.isNaN(notAfter.getTime())) continue;
+      out.push({
+        role: src.role,
+        file: src.file,
+        subject: cert.subject.split('\n').join(', '),
+        notAfter: notAfter.toISOString(),
+        daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+      });
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,12 +424,15 @@ export type TransportKind = 'connection' | 'timeout' | 'tls' | 'abort' | 'redire
 export class VaultTransportError extends Error {
   readonly kind: TransportKind;
   readonly code: string;
+  /** For TLS failures: OpenSSL's reason (`tlsv1 alert protocol version`), when it gave one. */
+  readonly reason?: string;
 
-  constructor(kind: TransportKind, code: string, message: string) {
+  constructor(kind: TransportKind, code: string, message: string, reason?: string) {
     super(message);
     this.name = 'VaultTransportError';
     this.kind = kind;
     this.code = code;
+    if (reason) this.reason = reason;
   }
 }
 
@@ -436,6 +548,46 @@ export interface ErrorContext {
   timeoutMs: number;
 }
 
+/** What to do about a TLS failure, by Node's error code and OpenSSL's reason. */
+function tlsHint(code: string, reason: string): string {
+  const r = reason.toLowerCase();
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+    return (
+      'the Vault server certificate does not name this host: set VAULT_TLS_SERVER_NAME to a name the ' +
+      'certificate holds (or use that name in VAULT_ADDR), and check that VAULT_CACERT is the right CA'
+    );
+  }
+  if (code === 'CERT_HAS_EXPIRED') {
+    return 'the Vault server certificate has expired (or this clock is wrong); renew the certificate';
+  }
+  if (code === 'CERT_NOT_YET_VALID') {
+    return 'the Vault server certificate is not valid yet; check this clock';
+  }
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || r.includes('certificate required')) {
+    return 'Vault requires a client certificate: set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY';
+  }
+  if (
+    r.includes('protocol version') ||
+    code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' ||
+    code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE'
+  ) {
+    return 'the server does not offer TLS 1.2 or newer, the minimum secrun accepts';
+  }
+  if (r.includes('handshake failure')) {
+    return (
+      'the server refused the handshake; if Vault requires a client certificate set VAULT_CLIENT_CERT ' +
+      'and VAULT_CLIENT_KEY'
+    );
+  }
+  if (r.includes('unknown ca') || r.includes('bad certificate') || r.includes('certificate expired')) {
+    return 'Vault rejected the client certificate (VAULT_CLIENT_CERT): is it signed by a CA Vault trusts and unexpired?';
+  }
+  if (/^(CERT_|ERR_TLS_)|SELF_SIGNED|UNABLE_TO|INVALID_CA/.test(code)) {
+    return 'set VAULT_CACERT (or VAULT_CAPATH) to the CA that signed the Vault server certificate';
+  }
+  return 'check VAULT_CACERT, VAULT_TLS_SERVER_NAME and VAULT_CLIENT_CERT';
+}
+
 function fmtSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
@@ -458,13 +610,14 @@ export function mapVaultError(err: unknown, ctx: ErrorContext): SecrunError {
           'vault.timeout',
           details,
         );
-      case 'tls':
+      case 'tls': {
+        const why = err.reason ? `${err.code}: ${err.reason}` : err.code;
         return new UnavailableError(
-          `TLS verification failed (${err.code}) connecting to ${ctx.address}; ` +
-            'set VAULT_CACERT to the CA that signed the Vault server certificate',
+          `TLS handshake with ${ctx.address} failed (${why}); ${tlsHint(err.code, err.reason ?? '')}`,
           'vault.tls',
-          details,
+          err.reason ? { ...details, reason: err.reason } : details,
         );
+      }
       case 'abort':
         return new UnavailableError(`gave up: ${err.message}`, 'provider.deadline', details);
       case 'redirect':
@@ -568,11 +721,14 @@ class HttpTransport {
   readonly #base: URL;
   readonly #agent: http.Agent;
 
-  constructor(settings: VaultSettings, tlsOptions: https.AgentOptions) {
+  constructor(settings: VaultSettings, tlsOptions: https.AgentOptions, lookup?: LookupFunction) {
     this.#settings = settings;
     this.#base = new URL(settings.address);
+    const extra = lookup ? { lookup } : {};
     this.#agent =
-      this.#base.protocol === 'https:' ? new https.Agent(tlsOptions) : new http.Agent({ keepAlive: true });
+      this.#base.protocol === 'https:'
+        ? new https.Agent({ ...tlsOptions, ...extra })
+        : new http.Agent({ keepAlive: true, ...extra });
   }
 
   /** The agent (tests inspect its options). */
@@ -732,7 +888,11 @@ function abortError(signal: AbortSignal | undefined): VaultTransportError {
 
 function socketError(err: Error): VaultTransportError {
   const code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
-  if (isTlsCode(code)) return new VaultTransportError('tls', code, `TLS failure (${code})`);
+  if (isTlsCode(code)) {
+    // OpenSSL's reason ("tlsv1 alert protocol version"): library text, never request data.
+    const reason = /SSL routines:[^:]*:([^:]{1,80})/.exec(err.message)?.[1]?.trim();
+    return new VaultTransportError('tls', code, `TLS failure (${code})`, reason);
+  }
   return new VaultTransportError('connection', code, connectionWords[code] ?? `connection failed (${code})`);
 }
 
@@ -752,6 +912,11 @@ export interface VaultRequest {
   noToken?: boolean;
   /** Send this token instead of the session's (unwrapping). */
   token?: string;
+  /**
+   * `false`: exactly one attempt, whatever the failure (single-use operations such as unwrapping,
+   * where a retry after a lost answer would only burn the token again).
+   */
+  retry?: false;
 }
 
 /** The parts of a Vault response envelope the agent uses. */
@@ -774,6 +939,8 @@ export interface VaultClientOptions {
   retry?: { baseMs?: number; capMs?: number; random?: () => number };
   /** File access for TLS material (tests). */
   files?: TlsFileReader;
+  /** DNS lookup for the connection (tests map a name to a local listener). */
+  lookup?: LookupFunction;
 }
 
 type NodeVaultClient = ReturnType<typeof nodeVault>;
@@ -789,13 +956,27 @@ export class VaultClient {
   readonly #nv: NodeVaultClient;
   readonly #retry: NonNullable<VaultClientOptions['retry']>;
   readonly #tlsOptions: https.AgentOptions;
+  readonly #certs: TlsCertSource[];
 
   constructor(settings: VaultSettings, opts: VaultClientOptions) {
     this.settings = settings;
     this.#logger = opts.logger;
     this.#retry = opts.retry ?? {};
-    this.#tlsOptions = buildTlsOptions(settings.tls, opts.logger, opts.files);
-    const transport = new HttpTransport(settings, this.#tlsOptions);
+    const material = loadTlsMaterial(settings.tls, opts.logger, opts.files);
+    this.#tlsOptions = material.options;
+    this.#certs = material.certs;
+    const { cert, key } = material.options;
+    if (Buffer.isBuffer(cert) && Buffer.isBuffer(key)) {
+      checkClientPair(settings.tls, cert, key);
+    }
+    const base = new URL(settings.address);
+    if (base.protocol === 'http:' && !isLoopbackHost(base.hostname)) {
+      opts.logger.warn(
+        'plain http to a non-loopback Vault (allowed by --allow-insecure-http): the token and secrets cross the network unencrypted',
+        { address: settings.address },
+      );
+    }
+    const transport = new HttpTransport(settings, this.#tlsOptions, opts.lookup);
     this.#transport = transport;
     this.#nv = nodeVault({
       endpoint: settings.address,
@@ -818,6 +999,11 @@ export class VaultClient {
     return this.#tlsOptions;
   }
 
+  /** Expiry facts of the CA and client certificates in use (none when the system roots are used). */
+  certificateFacts(now: Date = new Date()): VaultCertFact[] {
+    return certificateFacts(this.#certs, now);
+  }
+
   /** Sets the token sent as `X-Vault-Token`. */
   setToken(token: string | undefined): void {
     (this.#nv as unknown as { token: string | undefined }).token = token;
@@ -835,7 +1021,7 @@ export class VaultClient {
   async request(req: VaultRequest): Promise<VaultEnvelope | undefined> {
     const path = encodePath(req.path) + encodeQuery(req.query);
     return withRetry(() => this.#once(req, path), {
-      maxAttempts: this.settings.maxRetries + 1,
+      maxAttempts: req.retry === false ? 1 : this.settings.maxRetries + 1,
       baseMs: this.#retry.baseMs,
       capMs: this.#retry.capMs,
       random: this.#retry.random,
