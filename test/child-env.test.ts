@@ -7,6 +7,7 @@ import {
   PRISTINE_VARIABLES,
 } from '../src/child-env.ts';
 import { InternalError, UsageError } from '../src/errors.ts';
+import { thrown } from './helpers/assert.ts';
 
 const inherited = {
   PATH: '/usr/bin',
@@ -25,15 +26,6 @@ const inherited = {
   UNSET: undefined,
 };
 const values = new Map([['DB_PASSWORD', 's3cr3t']]);
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  assert.fail('expected an error');
-}
 
 describe('buildChildEnv', () => {
   test('when references are resolved then they replace the raw reference and plain values pass through', () => {

@@ -17,6 +17,7 @@ import {
   resolveSettings,
 } from '../src/config.ts';
 import { ConfigError, UsageError } from '../src/errors.ts';
+import { thrown } from './helpers/assert.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'secrun-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,15 +26,6 @@ function tempDir(name: string): string {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   return d;
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  assert.fail('expected an error');
 }
 
 const FULL_YAML = `# full example

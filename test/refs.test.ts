@@ -11,6 +11,7 @@ import {
   pickField,
   type SecretRef,
 } from '../src/refs.ts';
+import { thrown } from './helpers/assert.ts';
 
 function refCode(text: string): string {
   try {
@@ -22,15 +23,6 @@ function refCode(text: string): string {
     return err.code;
   }
   assert.fail(`expected ${text} to be rejected`);
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  assert.fail('expected an error');
 }
 
 describe('isRef', () => {
