@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,10 @@ const PRINT_X = `process.stdout.write('x')`;
 /** Prints its pid, then idles until signalled (memory is read meanwhile). */
 const IDLE = `process.stdout.write(process.pid + '\\n'); setInterval(() => {}, 60000)`;
 const LAUNCH_TIMEOUT_MS = 30_000;
+
+/** Processes this bench started and that may still run: killed if the bench is interrupted. */
+const live = new Set<ChildProcess>();
+const idlePids = new Set<number>();
 
 const KV_MOUNTS = ['secret', 'team'] as const;
 const KV_PER_MOUNT = 10;
@@ -173,6 +177,7 @@ function launch(
   return new Promise((resolve, reject) => {
     const started = nowMs();
     const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
     let firstOutputMs = Number.NaN;
     let stdout = '';
     let stderr = '';
@@ -199,6 +204,7 @@ function launch(
       reject(err);
     });
     child.on('close', (code, signal) => {
+      live.delete(child);
       clearTimeout(timer);
       void Promise.resolve(task).then(() => {
         if (taskError) reject(taskError);
@@ -257,13 +263,17 @@ async function measureMemory(
         const deadline = nowMs() + 5000;
         while (!stdout().includes('\n') && nowMs() < deadline) await sleep(5);
         childPid = Number.parseInt(stdout(), 10);
+        if (Number.isInteger(childPid)) idlePids.add(childPid);
         await sleep(settleMs);
         values.push(vmRssKiB(pid) / 1024);
       });
       assertLaunched(argv.join(' '), r);
     } finally {
       // In supervise mode the idle child is the agent's; make sure it never outlives the bench.
-      if (childPid !== undefined && Number.isInteger(childPid)) killIfAlive(childPid);
+      if (childPid !== undefined && Number.isInteger(childPid)) {
+        killIfAlive(childPid);
+        idlePids.delete(childPid);
+      }
     }
   }
   return median(values);
@@ -283,6 +293,16 @@ export async function run(opts: BootBenchOptions = {}): Promise<BootBenchResult>
   const warmups = opts.warmups ?? 2;
   const latencyMs = opts.latencyMs ?? 50;
   let servers: DevServers | undefined;
+  // On SIGINT / SIGTERM: stop what was started, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const child of live) child.kill('SIGKILL');
+    for (const pid of idlePids) killIfAlive(pid);
+    void Promise.resolve(servers?.close()).finally(() => process.kill(process.pid, signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     servers = await startDevServers({ seed: buildSeed() });
     const dev = servers;
@@ -388,6 +408,8 @@ export async function run(opts: BootBenchOptions = {}): Promise<BootBenchResult>
     }
     return { node: process.version, runs, warmups, scenarios: results, parallel, memory };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await servers?.close();
   }
 }

@@ -9,7 +9,6 @@ import { createLogger, type Logger } from './log.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
 import { type CollectedRefs, collectRefs } from './refs.ts';
 import { type Resolution, resolveAll } from './resolve.ts';
-import { runSupervised } from './supervisor.ts';
 
 /** Everything both `run` and `check` prepare before the first network call. */
 interface Prepared {
@@ -91,6 +90,8 @@ export async function runCommand(req: {
     }
 
     try {
+      // Loaded on demand: exec mode never pays for execa (boot time).
+      const { runSupervised } = await import('./supervisor.ts');
       const exit = await runSupervised({
         file,
         argv0: req.command,

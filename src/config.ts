@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { Ajv } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { checkEnvPattern } from './child-env.ts';
 import { ConfigError, UsageError } from './errors.ts';
 import type { LogFormat, LogLevel } from './log.ts';
 import { isRef, isValidEnvName } from './refs.ts';
+
+const require = createRequire(import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
 // The file
@@ -81,6 +82,8 @@ let validator: ValidateFunction | undefined;
 function getValidator(): ValidateFunction {
   if (!validator) {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object;
+    // Loaded on demand: only a run with a config file pays for the validator (boot time).
+    const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
     validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
   }
   return validator;
@@ -136,6 +139,7 @@ export function findConfigFile(opts: FindConfigOptions): string | undefined {
  * @throws ConfigError `config.syntax` or `config.invalid` (exit 78).
  */
 export function parseConfig(text: string, file = '<config>'): LoadedConfig {
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -23,8 +23,17 @@ export interface VaultDevServerOptions {
   port?: number;
   /** Loopback only (127.0.0.0/8, ::1, localhost); anything else throws. */
   host?: string;
-  /** Optional HTTPS listener; with `clientCa` it requests (not requires) client certificates. */
-  https?: { port?: number; cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
+  /**
+   * Optional HTTPS listener; with `clientCa` it requests (not requires) client certificates, and
+   * with `requireClientCert` too it refuses handshakes without a certificate `clientCa` signed.
+   */
+  https?: {
+    port?: number;
+    cert: string | Buffer;
+    key: string | Buffer;
+    clientCa?: string | Buffer;
+    requireClientCert?: boolean;
+  };
   /** Default: the seed's `vault.root_token`, else a random `hvs.` token. */
   rootToken?: string;
   /** Clock in ms (default Date.now); lets tests expire leases and tokens. */
@@ -255,12 +264,22 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
   const port = await listen(http, opts.port ?? 0);
   let httpsUrl: string | undefined;
   if (opts.https) {
+    if (opts.https.requireClientCert && !opts.https.clientCa) {
+      http.close();
+      throw new TypeError(
+        'https.requireClientCert needs https.clientCa (the CA client certificates must chain to)',
+      );
+    }
     const tls = createHttpsServer(
       {
         cert: opts.https.cert,
         key: opts.https.key,
         ...(opts.https.clientCa
-          ? { ca: opts.https.clientCa, requestCert: true, rejectUnauthorized: false }
+          ? {
+              ca: opts.https.clientCa,
+              requestCert: true,
+              rejectUnauthorized: opts.https.requireClientCert === true,
+            }
           : {}),
       },
       listener,

@@ -348,11 +348,9 @@ export function checkClientPair(tls: VaultTlsSettings, cert: Buffer, key: Buffer
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new ConfigError(
-      `VAULT_CLIENT_CERT ${tls.clientCert} is not a PEM certificate`,
-      'vault.tlsFile',
-      { path: tls.clientCert },
-    );
+    throw new ConfigError(`VAULT_CLIENT_CERT ${tls.clientCert} is not a PEM certificate`, 'vault.tlsFile', {
+      path: tls.clientCert,
+    });
   }
   let privateKey: ReturnType<typeof createPrivateKey>;
   try {
@@ -388,7 +386,9 @@ export interface VaultCertFact {
 export function certificateFacts(sources: readonly TlsCertSource[], now: Date): VaultCertFact[] {
   const out: VaultCertFact[] = [];
   for (const src of sources) {
-    const blocks = src.pem.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+    const blocks = src.pem
+      .toString('utf8')
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
     for (const block of blocks ?? []) {
       let cert: X509Certificate;
       try {

@@ -6,6 +6,7 @@ import type { DocumentRequest, DocumentResult, Lease, Provider, SecretDocument }
 import {
   mapVaultError,
   readVaultSettings,
+  type VaultCertFact,
   VaultClient,
   type VaultClientOptions,
   type VaultEnvelope,
@@ -22,6 +23,8 @@ export interface VaultAuthResult {
   method: string;
   /** True when the agent obtained the token by logging in; close() then revokes it. */
   owned?: boolean;
+  /** Auth mount (`approle`, `ci/jwt`) for login methods. */
+  mount?: string;
 }
 
 /** What an auth method may use: the environment, the home directory, and the transport. */
@@ -82,9 +85,10 @@ export interface VaultProviderOptions {
   allowInsecureHttp?: boolean;
   /** Auth method; default token auth. */
   auth?: VaultAuth;
-  /** Backoff tuning and file access (tests). */
+  /** Backoff tuning, file access and DNS lookup (tests). */
   retry?: VaultClientOptions['retry'];
   files?: VaultClientOptions['files'];
+  lookup?: VaultClientOptions['lookup'];
 }
 
 /** `auth/token/lookup-self`, reduced to what the supervisor needs. */
@@ -120,11 +124,66 @@ export interface VaultSession {
   revokeSelf(signal?: AbortSignal): Promise<void>;
 }
 
+/** The token in use, as `secrun check` shows it (no token, only its accessor). */
+export interface VaultAuthInfo {
+  /** `token`, `approle`, `kubernetes`, `jwt`, `cert` (or a custom hook's name). */
+  method: string;
+  /** Auth mount for login methods. */
+  mount?: string;
+  /** Token accessor; absent when lookup-self is denied and the login did not say. */
+  accessor?: string;
+  policies: string[];
+  /** Seconds left; 0 with `expireTime` null means it never expires. */
+  ttl: number;
+  renewable: boolean;
+  expireTime: string | null;
+  /** `service` or `batch`, when known. */
+  type?: string;
+  /** Whether the agent logged in (and revokes this token when done). */
+  owned: boolean;
+}
+
+/** The Vault part of `secrun check`: connection, token and certificate facts. Never a secret. */
+export interface VaultCheckInfo {
+  address: string;
+  namespace?: string;
+  /** False when VAULT_SKIP_VERIFY turned certificate verification off. */
+  tlsVerify: boolean;
+  auth: VaultAuthInfo;
+  /** CA (`VAULT_CACERT`/`VAULT_CAPATH`) and client certificates in use, with days left. */
+  certificates: VaultCertFact[];
+}
+
+/** Days before expiry at which `secrun check` warns about a certificate. */
+export const CERT_WARN_DAYS = 30;
+
+/** What {@link VaultProvider.relogin} returns: the new login's details, never the token. */
+export interface VaultReloginInfo {
+  method: string;
+  accessor?: string;
+  policies?: string[];
+  /** TTL of the new token in seconds. */
+  leaseDuration?: number;
+  renewable?: boolean;
+}
+
 /** The Vault provider: documents plus session operations. */
 export interface VaultProvider extends Provider, VaultSession {
   readonly scheme: 'vault';
   /** The auth method in use, once authenticated. */
   readonly authMethod: string | undefined;
+  /**
+   * Authenticates if needed, then describes the token (`auth/token/lookup-self`, falling back to
+   * what the login returned when lookup-self is denied) and the certificates in use.
+   */
+  checkInfo(signal?: AbortSignal, now?: Date): Promise<VaultCheckInfo>;
+  /**
+   * Logs in again with the configured method (supervise mode, when the token cannot be renewed
+   * any more). Resolves with the new login's details (never the token), or undefined when the
+   * token was not obtained by logging in (token auth: nothing to log in with). On failure the
+   * old token stays in use. The old token is not revoked: leases it created live until it expires.
+   */
+  relogin(signal?: AbortSignal): Promise<VaultReloginInfo | undefined>;
 }
 
 /**
@@ -140,7 +199,17 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
     maxRetries: opts.maxRetries,
     allowInsecureHttp: opts.allowInsecureHttp,
   });
-  const client = new VaultClient(settings, { logger: opts.logger, retry: opts.retry, files: opts.files });
+  const client = new VaultClient(settings, {
+    logger: opts.logger,
+    retry: opts.retry,
+    files: opts.files,
+    lookup: opts.lookup,
+  });
+  if (opts.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && settings.address.startsWith('https:')) {
+    opts.logger.warn(
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; secrun ignores it for Vault and still verifies the certificate',
+    );
+  }
   const auth = opts.auth ?? tokenAuth(opts.token);
   let authPromise: Promise<VaultAuthResult> | undefined;
   let authResult: VaultAuthResult | undefined;
@@ -334,10 +403,87 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       });
     },
 
+    async checkInfo(signal, now = new Date()) {
+      const s = signal ?? AbortSignal.timeout(settings.timeoutMs);
+      const login = await authenticate(s);
+      const extra = login as VaultAuthResult & {
+        accessor?: string;
+        policies?: string[];
+        leaseDuration?: number;
+        renewable?: boolean;
+      };
+      const auth: VaultAuthInfo = {
+        method: login.method,
+        policies: extra.policies ?? [],
+        ttl: extra.leaseDuration ?? 0,
+        renewable: extra.renewable ?? false,
+        expireTime: null,
+        owned: login.owned === true,
+      };
+      if (login.mount) auth.mount = login.mount;
+      if (extra.accessor) auth.accessor = extra.accessor;
+      try {
+        const env = await client.request({ method: 'GET', path: 'auth/token/lookup-self', signal: s });
+        const d = (env?.data ?? {}) as Record<string, unknown>;
+        if (typeof d.accessor === 'string' && d.accessor) auth.accessor = d.accessor;
+        if (Array.isArray(d.policies))
+          auth.policies = d.policies.filter((p): p is string => typeof p === 'string');
+        if (typeof d.ttl === 'number') auth.ttl = d.ttl;
+        auth.renewable = d.renewable === true;
+        auth.expireTime = typeof d.expire_time === 'string' ? d.expire_time : null;
+        if (typeof d.type === 'string') auth.type = d.type;
+      } catch (err) {
+        // A token without lookup-self (no default policy) still works; report what the login said.
+        if (!(err instanceof VaultHttpError && err.status === 403)) {
+          throw mapVaultError(err, client.errorContext('auth/token/lookup-self'));
+        }
+        opts.logger.debug('lookup-self denied; token details come from the login', { method: login.method });
+      }
+      const info: VaultCheckInfo = {
+        address: settings.address,
+        tlsVerify: !settings.tls.skipVerify,
+        auth,
+        certificates: client.certificateFacts(now),
+      };
+      if (settings.namespace) info.namespace = settings.namespace;
+      for (const c of info.certificates) {
+        if (c.daysLeft < CERT_WARN_DAYS) {
+          opts.logger.warn(
+            c.daysLeft < 0
+              ? `the Vault ${c.role} certificate in ${c.file} expired on ${c.notAfter}`
+              : `the Vault ${c.role} certificate in ${c.file} expires in ${c.daysLeft} days (${c.notAfter})`,
+            { subject: c.subject },
+          );
+        }
+      }
+      return info;
+    },
+
     revokeSelf(signal) {
       return session(undefined, signal, async (s) => {
         await client.request({ method: 'POST', path: 'auth/token/revoke-self', signal: s });
       });
+    },
+
+    async relogin(signal) {
+      if (closed) throw new InternalError('the Vault provider is closed', 'vault.closed');
+      const s = signal ?? AbortSignal.timeout(settings.timeoutMs);
+      const current = await authenticate(s);
+      if (!current.owned) return undefined;
+      const previous = authPromise;
+      authPromise = undefined;
+      try {
+        const next = (await authenticate(s)) as VaultAuthResult & Omit<VaultReloginInfo, 'method'>;
+        const info: VaultReloginInfo = { method: next.method };
+        if (next.accessor) info.accessor = next.accessor;
+        if (next.policies) info.policies = next.policies;
+        if (typeof next.leaseDuration === 'number') info.leaseDuration = next.leaseDuration;
+        if (typeof next.renewable === 'boolean') info.renewable = next.renewable;
+        return info;
+      } catch (err) {
+        authPromise ??= previous;
+        throw err;
+      }
     },
 
     async close(closeOpts) {
@@ -420,4 +566,41 @@ function renewalOf(duration: unknown, renewable: unknown, warnings: unknown): Va
     renewable: renewable === true,
     warnings: Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [],
   };
+}
+
+/**
+ * The Vault facts for `secrun check`, or undefined when `provider` is not the Vault provider.
+ * Call it before the registry is closed (it reuses the provider's token and connection).
+ */
+export async function vaultCheckInfo(
+  provider: Provider,
+  signal?: AbortSignal,
+  now?: Date,
+): Promise<VaultCheckInfo | undefined> {
+  const p = provider as Partial<VaultProvider>;
+  if (provider.scheme !== 'vault' || typeof p.checkInfo !== 'function') return undefined;
+  return p.checkInfo(signal, now);
+}
+
+/** Human-readable lines for `secrun check` (no values, no token). */
+export function formatVaultCheck(info: VaultCheckInfo): string {
+  const a = info.auth;
+  const ttl = a.ttl === 0 && a.expireTime === null ? 'never expires' : `${a.ttl}s`;
+  const lines = [
+    `Vault ${info.address}${info.namespace ? ` (namespace ${info.namespace})` : ''}${info.tlsVerify ? '' : ' [TLS VERIFICATION OFF]'}`,
+    `  auth        ${a.method}${a.mount ? ` at auth/${a.mount}/` : ''}${a.owned ? ' (login token)' : ''}`,
+    `  accessor    ${a.accessor ?? '-'}`,
+    `  policies    ${a.policies.length ? a.policies.join(', ') : '-'}`,
+    `  token ttl   ${ttl}${a.expireTime ? ` (expires ${a.expireTime})` : ''}, ${a.renewable ? 'renewable' : 'not renewable'}`,
+  ];
+  for (const c of info.certificates) {
+    const when =
+      c.daysLeft < 0
+        ? 'EXPIRED'
+        : `${c.daysLeft} days left${c.daysLeft < CERT_WARN_DAYS ? ' (WARNING)' : ''}`;
+    lines.push(
+      `  ${c.role === 'ca' ? 'CA cert    ' : 'client cert'} ${c.file}: ${c.subject}, until ${c.notAfter}, ${when}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

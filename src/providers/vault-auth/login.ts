@@ -67,7 +67,7 @@ function loginError(
   if (err.requestId) details.requestId = err.requestId;
   let hint = '';
   if (err.status === 404 || (err.status === 403 && (!text || text === 'permission denied'))) {
-    hint = `; if the credential is right, check that a ${method} auth method is enabled at auth/${deps.mount}/ (vault.auth.mount)`;
+    hint = `; if the credential is right, check that the ${method} auth method is enabled at auth/${deps.mount}/ (vault.auth.mount)`;
   }
   if (method === 'approle' && text?.includes('missing secret_id')) {
     hint = '; the role needs a secret id: set vault.auth.secret_id_file or vault.auth.secret_id_env';

@@ -60,7 +60,14 @@ export async function unwrapSecretId(
     );
   }
   const unwrapped = await ctx.client
-    .request({ method: 'POST', path: 'sys/wrapping/unwrap', token: wrappingToken, signal: ctx.signal })
+    // One attempt only: a retry after a lost answer would find the token burnt and hide why.
+    .request({
+      method: 'POST',
+      path: 'sys/wrapping/unwrap',
+      token: wrappingToken,
+      retry: false,
+      signal: ctx.signal,
+    })
     .catch((err: unknown) => {
       throw invalidOr(
         err,
