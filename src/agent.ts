@@ -7,6 +7,7 @@ import { ExitCode, ResolveError, type SecrunError, toSecrunError } from './error
 import { execReplace, resolveCommand } from './exec.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
+import type { VaultCheckInfo } from './providers/vault.ts';
 import { type CollectedRefs, collectRefs } from './refs.ts';
 import { type Resolution, resolveAll } from './resolve.ts';
 
@@ -121,14 +122,24 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
     logger = prepared.logger;
     const registry = createRegistry(prepared.settings, io, logger);
     let resolution: Resolution;
+    let vault: VaultCheckInfo | undefined;
     try {
       resolution = await resolveWithDeadline(prepared, registry, logger, io);
+      if (registry.loaded().includes('vault')) {
+        const { vaultCheckInfo } = await import('./providers/vault.ts');
+        vault = await vaultCheckInfo(
+          await registry.get('vault'),
+          AbortSignal.timeout(prepared.settings.timeoutMs),
+        );
+      }
     } finally {
       await registry.closeAll();
     }
     const { formatCheckTable, checkReport } = await import('./check-report.ts');
-    const data = checkReport(resolution, new Date());
-    io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : formatCheckTable(data));
+    const data = checkReport(resolution, new Date(), vault);
+    let text = formatCheckTable(data);
+    if (vault) text += `\n${(await import('./providers/vault.ts')).formatVaultCheck(vault)}`;
+    io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : text);
     return ExitCode.ok;
   } catch (err) {
     if (opts.json) {
@@ -154,6 +165,15 @@ function prepare(opts: CommonCliOptions, io: CliIo, extra: Partial<Record<keyof 
   set('quiet', opts.quiet);
   set('timeout', opts.timeout);
   set('allowInsecureHttp', opts.allowInsecureHttp);
+  const vaultAuth: Flags['vaultAuth'] = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (!key.startsWith('vaultAuth') || value === undefined) continue;
+    const name = key.slice('vaultAuth'.length);
+    vaultAuth[`${name[0]?.toLowerCase()}${name.slice(1)}` as keyof Flags['vaultAuth']] = value as
+      | string
+      | boolean;
+  }
+  flags.vaultAuth = vaultAuth;
   for (const [key, value] of Object.entries(extra)) set(key as keyof Flags, value);
   const settings = resolveSettings({ file, env: io.env, flags });
   const logger = createLogger({

@@ -1,3 +1,4 @@
+import type { VaultCheckInfo } from './providers/vault.ts';
 import type { Resolution } from './resolve.ts';
 
 /** One row of `secrun check`: never a value. */
@@ -21,10 +22,12 @@ export interface CheckData {
   documents: number;
   providers: string[];
   variables: CheckRow[];
+  /** Vault auth and certificate facts, when a Vault reference was resolved. */
+  vault?: VaultCheckInfo;
 }
 
 /** Builds the value-free report from a resolution. */
-export function checkReport(resolution: Resolution, now: Date): CheckData {
+export function checkReport(resolution: Resolution, now: Date, vault?: VaultCheckInfo): CheckData {
   const variables = resolution.variables.map((v): CheckRow => {
     const row: CheckRow = { variable: v.variable, ref: v.ref, provider: v.provider };
     if (v.version !== undefined) row.version = v.version;
@@ -45,6 +48,7 @@ export function checkReport(resolution: Resolution, now: Date): CheckData {
     documents: resolution.documents.length,
     providers: [...new Set(resolution.documents.map((d) => d.scheme))],
     variables,
+    ...(vault ? { vault } : {}),
   };
 }
 

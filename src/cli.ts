@@ -25,6 +25,20 @@ export interface CommonCliOptions {
   quiet?: boolean;
   timeout?: string;
   allowInsecureHttp?: boolean;
+  vaultAuthMethod?: string;
+  vaultAuthMount?: string;
+  vaultAuthRole?: string;
+  vaultAuthRoleId?: string;
+  vaultAuthRoleIdFile?: string;
+  vaultAuthSecretIdFile?: string;
+  vaultAuthSecretIdEnv?: string;
+  vaultAuthWrapped?: boolean;
+  vaultAuthWrappedPath?: string;
+  vaultAuthTokenFile?: string;
+  vaultAuthJwtFile?: string;
+  vaultAuthJwtEnv?: string;
+  vaultAuthAudience?: string;
+  vaultAuthName?: string;
 }
 
 /** `run` options. */
@@ -72,7 +86,32 @@ function addCommonOptions(cmd: Command): Command {
     .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']))
     .option('-q, --quiet', 'only errors on stderr')
     .option('--timeout <duration>', 'deadline for resolving every secret (default 60s)')
-    .option('--allow-insecure-http', 'allow plain http:// to a non-loopback Vault');
+    .option('--allow-insecure-http', 'allow plain http:// to a non-loopback Vault')
+    .addOption(
+      new Option('--vault-auth-method <method>', 'Vault auth method (default token)').choices([
+        'token',
+        'approle',
+        'kubernetes',
+        'jwt',
+        'cert',
+      ]),
+    )
+    .option('--vault-auth-mount <path>', 'auth mount path (default: the method name)')
+    .option('--vault-auth-role <name>', 'role (approle, kubernetes, jwt)')
+    .option('--vault-auth-role-id <id>', 'AppRole role id (not a secret on its own)')
+    .option('--vault-auth-role-id-file <file>', 'AppRole role id from a file')
+    .option('--vault-auth-secret-id-file <file>', 'AppRole secret id from a file (never a flag value)')
+    .option(
+      '--vault-auth-secret-id-env <NAME>',
+      'AppRole secret id from this variable (removed from the child)',
+    )
+    .option('--vault-auth-wrapped', 'the secret id source holds a response-wrapping token')
+    .option('--vault-auth-wrapped-path <path>', 'expected creation path of the wrapping token')
+    .option('--vault-auth-token-file <file>', 'token auth: token file after VAULT_TOKEN and ~/.vault-token')
+    .option('--vault-auth-jwt-file <file>', 'JWT / Kubernetes: token file')
+    .option('--vault-auth-jwt-env <NAME>', 'JWT from this variable (removed from the child)')
+    .option('--vault-auth-audience <aud>', 'JWT: audience of the GitHub Actions OIDC token')
+    .option('--vault-auth-name <name>', 'cert: the certificate role');
 }
 
 /** Builds the commander program. Actions set `result.code`; nothing here exits. */

@@ -444,6 +444,8 @@ export interface Flags {
   mask: boolean;
   allowInsecureHttp: boolean;
   splay: string;
+  /** `--vault-auth-<key>` flags (mirror `vault.auth`); credentials only as file or variable names. */
+  vaultAuth: Partial<Record<keyof VaultAuthSettings, string | boolean>>;
   /** False for `--no-revoke`. Pass it only when the flag was given. */
   revoke: boolean;
   audit: string;
@@ -830,6 +832,14 @@ export function resolveSettings(input: SettingsInput): Settings {
     settings.onChange = wrap(flagSource, '--on-change', () => parseOnChange(flags.onChange!));
   }
   if (flags.allowInsecureHttp !== undefined) settings.allowInsecureHttp = flags.allowInsecureHttp;
+  for (const [key, value] of Object.entries(flags.vaultAuth ?? {})) {
+    if (value === undefined) continue;
+    const flag = `--vault-auth-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (key === 'method') auth.method = oneOf(flagSource, flag, String(value), METHODS);
+    else if ((key === 'secretIdEnv' || key === 'jwtEnv') && !isValidEnvName(String(value)))
+      flagSource.fail(flag, 'must be a variable name (letters, digits, _)');
+    else (auth as unknown as Record<string, unknown>)[key] = value;
+  }
   if (flags.splay !== undefined)
     settings.splayMs = wrap(flagSource, '--splay', () => parseDuration(flags.splay!));
   if (flags.revoke !== undefined) settings.revoke = flags.revoke;

@@ -187,6 +187,26 @@ describe('secrun run with vault.auth', () => {
     assert.ok(!JSON.stringify(child).includes(C.secretId));
   });
 
+  test('when the auth method is given as flags and SECRUN_ variables then it is used like the config file', async () => {
+    const r = await runSecrun(
+      [
+        'run',
+        '--vault-auth-method',
+        'approle',
+        '--vault-auth-secret-id-env',
+        'APP_SECRET_ID',
+        '--env',
+        'DB_PASSWORD=vault:secret/app/db#password',
+        '--',
+        ...printEnv,
+      ],
+      { ...baseEnv(), SECRUN_VAULT_AUTH_ROLE_ID: C.roleId, APP_SECRET_ID: C.secretId },
+      { cwd: tmp.dir },
+    );
+    const child = assertLoggedInAndRevoked(r, '/v1/auth/approle/login');
+    assert.equal(child.APP_SECRET_ID, undefined);
+  });
+
   test('when AppRole gets a response-wrapped secret id then it is looked up, unwrapped once and used', async () => {
     const res = await fetch(`${vault.url}/v1/auth/approle/role/web/secret-id`, {
       method: 'POST',

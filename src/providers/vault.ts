@@ -14,6 +14,7 @@ import {
   type VaultSettingsOverrides,
 } from './vault-client.ts';
 import { kvV2DataPath, MountCache, type MountInfo, parseMountInfo } from './vault-kv.ts';
+import { createVaultProbe } from './vault-probe.ts';
 
 /** What an auth method hands back. */
 export interface VaultAuthResult {
@@ -240,6 +241,7 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       throw err;
     }
   });
+  const probeDocument = createVaultProbe({ client, mounts, logger: opts.logger });
 
   const readDocument = async (
     req: DocumentRequest,
@@ -329,6 +331,12 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
 
   const provider: VaultProvider = {
     scheme: 'vault',
+
+    async probe(req, signal) {
+      if (closed) throw new InternalError('the Vault provider is closed', 'vault.closed');
+      await authenticate(signal);
+      return probeDocument(req, signal);
+    },
     get authMethod() {
       return authResult?.method;
     },
