@@ -59,23 +59,26 @@ export async function runCommand(req: {
     const consumed = registry.loaded().includes('vault')
       ? (await import('./providers/vault-auth.ts')).consumedVariables(settings.vault.auth)
       : [];
-    const env = buildChildEnv({
-      agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
-      inherited: io.env,
-      values: resolution.values,
-      refVariables: collected.refVariables,
-      pristine: settings.pristine,
-      keep: settings.keep,
-      drop: settings.drop,
-      configuredNames: resolution.variables.map((v) => v.variable),
-      envRefsScanned: settings.envRefs,
-    });
+    const buildEnv = (values: ReadonlyMap<string, string>): Record<string, string> =>
+      buildChildEnv({
+        agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
+        inherited: io.env,
+        values,
+        refVariables: collected.refVariables,
+        pristine: settings.pristine,
+        keep: settings.keep,
+        drop: settings.drop,
+        configuredNames: [...values.keys()],
+        envRefsScanned: settings.envRefs,
+      });
+    const env = buildEnv(resolution.values);
 
-    const values = resolution.values;
-    const audit = createAudit({ target: settings.audit, secrets: () => values.values() });
+    // Every value read, now and by later re-reads: the audit stream's redaction backstop.
+    const known = new Set<string>(resolution.values.values());
+    const audit = createAudit({ target: settings.audit, secrets: () => known });
     recordReads(audit, resolution);
     const leased = resolution.documents.filter((d) => d.lease);
-    const needsParent = leased.some((d) => d.lease?.renewable);
+    const needsParent = leased.length > 0 || settings.watchMs !== undefined || settings.mask;
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 
@@ -84,30 +87,35 @@ export async function runCommand(req: {
         const expires = new Date(Date.now() + (doc.lease?.duration ?? 0) * 1000).toISOString();
         logger.warn(`exec mode: the lease of ${doc.path} is not renewed and expires at ${expires}`);
       }
+      if (settings.watchMs !== undefined)
+        logger.warn('exec mode: --watch has no effect (nothing stays to watch)');
       // Revoking the login token would revoke the leases the child is about to use.
       await registry.closeAll({ keepToken: leased.length > 0 });
       audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
       execReplace(file, req.args, env, req.command);
     }
 
-    try {
-      // Loaded on demand: exec mode never pays for execa (boot time).
-      const { runSupervised } = await import('./supervisor.ts');
-      const exit = await runSupervised({
-        file,
-        argv0: req.command,
-        args: req.args,
-        env,
-        cwd: io.cwd,
-        killTimeoutMs: settings.killTimeoutMs,
-        logger,
-        isTty: io.stdinIsTty,
-      });
-      logger.debug('child exited', { exitCode: exit.exitCode, signal: exit.signal ?? undefined });
-      return exit.exitCode;
-    } finally {
-      await registry.closeAll();
-    }
+    // Loaded on demand: exec mode never pays for execa and the lease machinery (boot time).
+    const { runSupervisedWithSecrets } = await import('./runner.ts');
+    const exit = await runSupervisedWithSecrets({
+      file,
+      argv0: req.command,
+      args: req.args,
+      cwd: io.cwd,
+      resolution,
+      entries: collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+      imports: collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
+      buildEnv,
+      registry,
+      settings,
+      logger,
+      audit,
+      isTty: io.stdinIsTty,
+      knownSecrets: known,
+      watch: await watchHook(settings, resolution, registry, logger, audit),
+    });
+    logger.debug('child exited', { exitCode: exit.exitCode, signal: exit.signal ?? undefined });
+    return exit.exitCode;
   } catch (err) {
     return report(err, logger);
   }
@@ -235,6 +243,34 @@ async function resolveWithDeadline(
   if (io.stderrIsTty) logger.info(line);
   else logger.debug(line);
   return resolution;
+}
+
+/** Connects rotation polling (`--watch`) to the runner: documents without a lease are watched. */
+async function watchHook(
+  settings: Settings,
+  resolution: Resolution,
+  registry: ProviderRegistry,
+  logger: Logger,
+  audit: Audit,
+): Promise<((refresh: (keys: string[]) => void) => () => Promise<void>) | undefined> {
+  const intervalMs = settings.watchMs;
+  if (intervalMs === undefined) return undefined;
+  const { createWatcher } = await import('./watch.ts');
+  const { documentToken } = await import('./providers/version-token.ts');
+  const docs = resolution.documents.filter((d) => !d.lease);
+  return (refresh) => {
+    const watcher = createWatcher({
+      registry,
+      intervalMs,
+      logger,
+      audit,
+      documents: docs.map(({ key, scheme, path, options }) => ({ key, scheme, path, options })),
+      baseline: new Map(docs.map((d) => [d.key, documentToken(d, d)])),
+      onChange: refresh,
+    });
+    watcher.start();
+    return () => watcher.stop();
+  };
 }
 
 /** One audit record per document read: provider, path, version, lease, duration. Never a value. */

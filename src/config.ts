@@ -533,7 +533,7 @@ export const DEFAULTS = {
   killTimeoutMs: 10_000,
   logLevel: 'info' as LogLevel,
   logFormat: 'text' as LogFormat,
-  onChange: { action: 'ignore' } as OnChange,
+  onChange: { action: 'restart' } as OnChange,
 };
 
 const MODES: readonly string[] = ['exec', 'supervise', 'auto'];

@@ -235,7 +235,7 @@ describe('resolveSettings', () => {
     assert.equal(s.pristine, false);
     assert.equal(s.mask, false);
     assert.equal(s.vault.auth.method, 'token');
-    assert.deepEqual(s.onChange, { action: 'ignore' });
+    assert.deepEqual(s.onChange, { action: 'restart' });
     assert.equal(s.watchMs, undefined);
     assert.equal(s.configFile, undefined);
   });
