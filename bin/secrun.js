@@ -7,7 +7,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
     `secrun: error: Node.js >= 22.18 is required (process.execve, type stripping); this is ${process.version}\n`,
   );
-  process.exit(70);
+  process.exit(78);
 }
 
 const built = new URL('../dist/cli.js', import.meta.url);

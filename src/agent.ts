@@ -7,7 +7,7 @@ import { ExitCode, ResolveError, type SecrunError, toSecrunError } from './error
 import { execReplace, resolveCommand } from './exec.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
-import type { VaultCheckInfo } from './providers/vault.ts';
+import type { VaultCheckInfo, VaultProvider } from './providers/vault.ts';
 import { type CollectedRefs, collectRefs } from './refs.ts';
 import { type Resolution, resolveAll } from './resolve.ts';
 
@@ -52,6 +52,12 @@ export async function runCommand(req: {
     try {
       resolution = await resolveWithDeadline(prepared, registry, logger, io);
     } catch (err) {
+      if (err instanceof ResolveError)
+        await revokeLeases(
+          registry,
+          err.leases.map((l) => l.id),
+          logger,
+        );
       await registry.closeAll();
       throw err;
     }
@@ -140,6 +146,22 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
           AbortSignal.timeout(prepared.settings.timeoutMs),
         );
       }
+      // check launches nothing: the dynamic credentials it minted are handed back at once.
+      await revokeLeases(
+        registry,
+        resolution.documents.flatMap((d) => (d.lease ? [d.lease.id] : [])),
+        logger,
+      );
+    } catch (err) {
+      if (err instanceof ResolveError) {
+        await revokeLeases(
+          registry,
+          err.leases.map((l) => l.id),
+          logger,
+        );
+        throw new ResolveError(err.failures, { launching: false });
+      }
+      throw err;
     } finally {
       await registry.closeAll();
     }
@@ -243,6 +265,21 @@ async function resolveWithDeadline(
   if (io.stderrIsTty) logger.info(line);
   else logger.debug(line);
   return resolution;
+}
+
+/** Revokes leases nothing will use (failed boot, `secrun check`); failures are logged only. */
+async function revokeLeases(registry: ProviderRegistry, ids: string[], logger: Logger): Promise<void> {
+  if (ids.length === 0 || !registry.loaded().includes('vault')) return;
+  const provider = (await registry.get('vault')) as VaultProvider;
+  await Promise.all(
+    ids.map((id) =>
+      provider.revokeLease(id, AbortSignal.timeout(10_000)).then(
+        () => logger.debug('revoked an unused lease', { lease: id }),
+        (err: unknown) =>
+          logger.warn('could not revoke an unused lease', { lease: id, code: toSecrunError(err).code }),
+      ),
+    ),
+  );
 }
 
 /** Connects rotation polling (`--watch`) to the runner: documents without a lease are watched. */

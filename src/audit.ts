@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { UsageError } from './errors.ts';
 
 /** Audit event names (JSON lines, `event` field). */
@@ -52,6 +52,13 @@ export function auditFd(target: string): number {
 export function createAudit(opts: AuditOptions): Audit {
   if (!opts.target && !opts.write) return noAudit;
   const fd = opts.target ? auditFd(opts.target) : -1;
+  if (fd >= 0 && !opts.write) {
+    try {
+      fstatSync(fd);
+    } catch {
+      throw new UsageError(`--audit ${opts.target}: file descriptor ${fd} is not open`);
+    }
+  }
   const write = opts.write ?? ((line: string) => writeSync(fd, line));
   const now = opts.now ?? (() => new Date());
   return {

@@ -79,6 +79,10 @@ export function formatCheckTable(data: CheckData): string {
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
+  if (data.secrets === 0) {
+    return 'no secret references found: set variables to vault:/awssm: references, or use --env, --import or a config file\n';
+  }
   const noun = data.secrets === 1 ? 'secret' : 'secrets';
-  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} documents (${data.providers.join(', ') || 'no providers'})\n`;
+  const docs = data.documents === 1 ? 'document' : 'documents';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})\n`;
 }

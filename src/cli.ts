@@ -123,7 +123,11 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     .version(packageVersion(), '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (text, write) => write(`secrun: ${text}`),
+    })
     .showHelpAfterError('(run with --help for usage)');
 
   const run = addCommonOptions(
@@ -202,6 +206,16 @@ async function runDev(
     seedFile: opts.seed,
     vaultPort: parsePort(opts.vaultPort, '--vault-port'),
     awsPort: parsePort(opts.awsPort, '--aws-port'),
+  }).catch((err: unknown) => {
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+      throw new SecrunError(
+        'dev.listen',
+        ExitCode.unavailable,
+        `cannot listen on port ${e.port ?? '?'} (${e.code}); pick another with --vault-port / --aws-port (0 = any free port)`,
+      );
+    }
+    throw err;
   });
   io.stdout(`${exportLines(servers.env)}\n`);
   io.stderr(
@@ -236,6 +250,10 @@ function parsePort(value: string, flag: string): number {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const result = { code: ExitCode.ok as number };
   const program = createProgram(io, result);
+  if (argv.length === 0) {
+    io.stderr(program.helpInformation());
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return result.code;

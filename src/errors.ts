@@ -130,8 +130,13 @@ export interface ResolveFailure {
  */
 export class ResolveError extends SecrunError {
   readonly failures: ResolveFailure[];
+  /** Leases minted by the reads that did succeed: nothing will use them, revoke them. */
+  readonly leases: Array<{ scheme: 'vault'; id: string }>;
 
-  constructor(failures: ResolveFailure[]) {
+  constructor(
+    failures: ResolveFailure[],
+    opts: { leases?: Array<{ scheme: 'vault'; id: string }>; launching?: boolean } = {},
+  ) {
     const vw = Math.max(...failures.map((f) => f.variable.length));
     const rw = Math.max(...failures.map((f) => f.ref.length));
     const lines = failures.map((f) => `  ${f.variable.padEnd(vw)}  ${f.ref.padEnd(rw)}  ${f.error.message}`);
@@ -139,10 +144,11 @@ export class ResolveError extends SecrunError {
     super(
       'resolve.failed',
       pickExitCode(failures.map((f) => f.error.exitCode)),
-      `could not resolve ${failures.length} ${noun}; the command was not started:\n${lines.join('\n')}`,
+      `could not resolve ${failures.length} ${noun}${opts.launching === false ? '' : '; the command was not started'}:\n${lines.join('\n')}`,
     );
     this.name = 'ResolveError';
     this.failures = failures;
+    this.leases = opts.leases ?? [];
   }
 
   override toJSON(): Record<string, unknown> {

@@ -261,7 +261,11 @@ export async function resolveAll(
     }
   }
 
-  if (failures.length > 0) throw new ResolveError(failures);
+  const leases = [...outcomes.values()].flatMap((o) =>
+    o.result.ok && o.result.doc.lease ? [{ scheme: 'vault' as const, id: o.result.doc.lease.id }] : [],
+  );
+  // The leases minted by reads that succeeded go with the error, so the caller can revoke them.
+  if (failures.length > 0) throw new ResolveError(failures, { leases });
 
   const documents: ResolvedDocument[] = [];
   for (const requests of groups.values()) {

@@ -103,6 +103,22 @@ describe('secrun run: resolution', () => {
     assert.deepEqual(findCanaries(bed.canaries, r.stdout, r.stderr), []);
   });
 
+  test('when one reference fails after a dynamic credential was minted then that lease is revoked', async () => {
+    const r = await runSecrun(['run', '--', NODE, '-e', "process.stdout.write('STARTED')"], {
+      ...bed.env,
+      DB_USER: 'vault:database/creds/app#username',
+      GONE: 'vault:secret/app/gone#x',
+    });
+    assert.equal(r.code, 65, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(bed.vault.log.filter({ path: '/v1/database/creds/app' }).length, 1);
+    assert.equal(
+      bed.vault.log.filter({ path: '/v1/sys/leases/revoke' }).length,
+      1,
+      'the unused credential is revoked',
+    );
+  });
+
   test('when the token may not read a secret then the exit is 77 and the error says permission denied', async () => {
     const env = { ...bed.env, VAULT_TOKEN: bed.canaries.appToken ?? '', DB: 'vault:secret/app/db#password' };
     const r = await runSecrun(['run', '--', NODE, '-e', "process.stdout.write('STARTED')"], env);
@@ -344,6 +360,19 @@ describe('secrun check', () => {
       assert.ok(r.stdout.includes(text), `table shows ${text}:\n${r.stdout}`);
     }
     assert.deepEqual(findCanaries(bed.canaries, r.stdout, r.stderr), []);
+  });
+
+  test('when check reads a dynamic credential then it revokes it (nothing will use it)', async () => {
+    const r = await runSecrun(['check'], { ...bed.env, DB_PASS: 'vault:database/creds/app#password' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(bed.vault.log.filter({ path: '/v1/sys/leases/revoke' }).length, 1);
+  });
+
+  test('when check fails then the error does not talk about a command', async () => {
+    const r = await runSecrun(['check'], { ...bed.env, GONE: 'vault:secret/app/gone#x' });
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, /could not resolve 1 secret:/);
+    assert.doesNotMatch(r.stderr, /command/);
   });
 
   test('when --json is given then the report is JSON with versions and leases', async () => {

@@ -41,4 +41,9 @@ describe('audit', () => {
     assert.equal(auditFd('fd:3'), 3);
     assert.throws(() => auditFd('file:/tmp/x'), UsageError);
   });
+
+  test('when the audit descriptor is not open then creating the stream is a usage error', () => {
+    assert.throws(() => createAudit({ target: 'fd:987' }), /file descriptor 987 is not open/);
+    assert.equal(createAudit({ target: 'stderr' }).enabled, true);
+  });
 });

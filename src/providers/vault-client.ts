@@ -645,7 +645,8 @@ export function mapVaultError(err: unknown, ctx: ErrorContext): SecrunError {
     if (s === 403) {
       const extra =
         text && text !== 'permission denied' ? `: ${text.replace(/^permission denied;?\s*/, '')}` : '';
-      return new PermissionError(`permission denied (403)${extra}`, 'vault.permission', details);
+      const at = ctx.path ? ` at ${ctx.path}` : '';
+      return new PermissionError(`permission denied (403)${at}${extra}`, 'vault.permission', details);
     }
     if (s === 503 && text?.includes('sealed')) {
       return new UnavailableError(`Vault is sealed (503) at ${ctx.address}`, 'vault.sealed', details);

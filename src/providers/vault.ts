@@ -532,6 +532,13 @@ function kv2Document(raw: unknown): SecretDocument | undefined {
 
 /** A KV v2 404 envelope for a deleted or destroyed version becomes a NotFoundError saying so. */
 function kvGone(err: unknown, path: string, version: string | undefined): unknown {
+  if (err instanceof VaultHttpError && err.status === 404 && !err.kv && version !== undefined) {
+    return new NotFoundError(`version ${version} of ${path} does not exist`, 'vault.noVersion', {
+      path,
+      status: 404,
+      version,
+    });
+  }
   if (!(err instanceof VaultHttpError) || err.status !== 404 || !err.kv) return err;
   const v = err.kv.version ?? version ?? 'latest';
   const details = { path, status: 404, version: String(v) };

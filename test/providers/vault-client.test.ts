@@ -285,10 +285,10 @@ describe('mapVaultError', () => {
   test('when Vault says 403 then it is vault.permission with exit 77', () => {
     const e = mapVaultError(new VaultHttpError(403, { errors: ['permission denied'] }), ctx);
     assert.ok(e instanceof PermissionError);
-    assert.equal(e.message, 'permission denied (403)');
+    assert.equal(e.message, 'permission denied (403) at secret/app/db');
     assert.equal(e.exitCode, 77);
     const e2 = mapVaultError(new VaultHttpError(403, { errors: ['permission denied; invalid token'] }), ctx);
-    assert.equal(e2.message, 'permission denied (403): invalid token');
+    assert.equal(e2.message, 'permission denied (403) at secret/app/db: invalid token');
   });
 
   test('when Vault is sealed then it is vault.sealed', () => {

@@ -242,7 +242,7 @@ describe('permissions and fallbacks', () => {
     const p = provider({ VAULT_TOKEN: 'hvs.CANARYREADER' });
     expectDoc(await readOne(p, docReq('secret/app/db')));
     const err = expectError(await readOne(p, docReq('secret/app/other')), 'vault.permission');
-    assert.equal(err.message, 'permission denied (403)');
+    assert.equal(err.message, 'permission denied (403) at secret/app/other');
     assert.equal(err.exitCode, 77);
     assert.equal(err.details.path, 'secret/app/other');
   });
