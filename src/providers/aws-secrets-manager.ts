@@ -1,3 +1,6 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import {
   BatchGetSecretValueCommand,
   type BatchGetSecretValueCommandOutput,
@@ -34,8 +37,8 @@ export interface AwsStaticCredentials {
 export interface SecretsManagerProviderOptions {
   /**
    * The agent's environment (`process.env` in production). Read for `AWS_REGION`,
-   * `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL` and the environment step of the
-   * credential chain; everything else is left to the SDK's default chains.
+   * `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`, `AWS_CA_BUNDLE` and the environment
+   * step of the credential chain; everything else is left to the SDK's default chains.
    */
   env: Record<string, string | undefined>;
   /** Config `aws.region`; an ARN's own region wins over it. */
@@ -161,12 +164,46 @@ const AUTH_FAILURES = new Set([
   'MissingAuthenticationToken',
 ]);
 
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'EPROTO',
+]);
+
+/**
+ * The TLS error code (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`,
+ * ...) of an error or of its `cause` chain, or undefined when the failure is not a TLS one.
+ */
+export function tlsErrorCode(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur !== null && typeof cur === 'object'; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && (TLS_CODES.has(code) || /^(CERT_|ERR_TLS_|ERR_SSL_)/.test(code))) {
+      return code;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function asAwsError(err: unknown): AwsErrorLike {
   return err !== null && typeof err === 'object' ? (err as AwsErrorLike) : {};
 }
 
 function statusOf(err: unknown): number | undefined {
   return asAwsError(err).$metadata?.httpStatusCode;
+}
+
+/** True for a failure below HTTP (socket, DNS, timeout, TLS): no response was received. */
+function isTransportError(err: unknown): boolean {
+  const e = asAwsError(err);
+  if (e.$metadata?.httpStatusCode !== undefined) return false;
+  return tlsErrorCode(err) !== undefined || isNetworkError(e) || typeof e.code === 'string';
 }
 
 function isNetworkError(e: AwsErrorLike): boolean {
@@ -181,11 +218,12 @@ function isNetworkError(e: AwsErrorLike): boolean {
 /**
  * Retry policy for one Secrets Manager call: network errors and timeouts, throttling (429),
  * server faults (5xx except 501) and a clock-skew correction by the SDK are retried, with the
- * server's `Retry-After` honoured; every other error (access denied, not found, invalid
+ * server's `Retry-After` honoured; every other error (TLS, access denied, not found, invalid
  * request, decryption, signature) is final.
  */
 export function classifyAwsError(err: unknown): RetryDecision {
   const e = asAwsError(err);
+  if (tlsErrorCode(err) !== undefined) return { retry: false };
   if (e.name === 'AbortError' || e.name === 'CredentialsProviderError') return { retry: false };
   if (e.name && AUTH_FAILURES.has(e.name)) return { retry: e.$metadata?.clockSkewCorrected === true };
   const status = e.$metadata?.httpStatusCode;
@@ -298,14 +336,51 @@ function mapFailure(f: Failure, req: DocumentRequest): SecrunError {
   }
 }
 
+/** What to do about a TLS failure, by Node's error code. */
+function tlsHint(code: string): string {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+    return 'the server certificate does not name the endpoint host; check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL / aws.endpoint';
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return "the endpoint's certificate is outside its validity period; renew it and check this host's clock";
+  }
+  if (code === 'EPROTO' || code.startsWith('ERR_SSL_')) {
+    return 'the TLS handshake failed; check that the endpoint speaks HTTPS with TLS 1.2 or later';
+  }
+  return 'the certificate is not signed by a trusted CA; set AWS_CA_BUNDLE to the PEM file of the CA that signed it, or check the endpoint (verification cannot be turned off; NODE_TLS_REJECT_UNAUTHORIZED is ignored)';
+}
+
+/** Where a Secrets Manager call went, for error messages. */
+export interface AwsErrorContext {
+  /** The endpoint (origin only) or the default AWS host for the region. */
+  endpoint?: string;
+}
+
 /**
  * Maps anything a Secrets Manager call threw to a typed error. Credential and region failures
- * come from the SDK chains before a request is sent; an abort is the boot deadline.
+ * come from the SDK chains before a request is sent; an abort is the boot deadline; a TLS
+ * failure is `awssm.tls`, naming Node's TLS code.
  */
-export function mapAwsError(err: unknown, req: DocumentRequest, signal?: AbortSignal): SecrunError {
+export function mapAwsError(
+  err: unknown,
+  req: DocumentRequest,
+  signal?: AbortSignal,
+  ctx: AwsErrorContext = {},
+): SecrunError {
   const e = asAwsError(err);
   const id = req.path;
   if (err instanceof SecrunError) return err;
+  const tlsCode = tlsErrorCode(err);
+  if (tlsCode !== undefined && e.$metadata?.httpStatusCode === undefined) {
+    const where = ctx.endpoint ? ` at ${ctx.endpoint}` : '';
+    const details: ErrorDetails = { path: id, tlsCode };
+    if (ctx.endpoint) details.endpoint = ctx.endpoint;
+    return new UnavailableError(
+      `TLS connection to Secrets Manager${where} failed reading ${id} (${tlsCode}); ${tlsHint(tlsCode)}`,
+      'awssm.tls',
+      details,
+    );
+  }
   if (e.name === 'AbortError' || (signal?.aborted && e.$metadata?.httpStatusCode === undefined)) {
     return new UnavailableError(`gave up reading secret ${id}: boot deadline exceeded`, 'provider.deadline', {
       path: id,
@@ -325,9 +400,11 @@ export function mapAwsError(err: unknown, req: DocumentRequest, signal?: AbortSi
       { path: id },
     );
   }
-  if (isNetworkError(e) && e.$metadata?.httpStatusCode === undefined) {
+  if (isTransportError(err)) {
+    const where = ctx.endpoint ? ` at ${ctx.endpoint}` : '';
+    const tail = classifyAwsError(err).retry ? '; retries exhausted' : '';
     return new UnavailableError(
-      `cannot reach Secrets Manager reading ${id} (${e.code ?? e.name ?? 'network error'}); retries exhausted`,
+      `cannot reach Secrets Manager${where} reading ${id} (${e.code ?? e.name ?? 'network error'})${tail}`,
       'awssm.unavailable',
       { path: id, awsCode: e.code ?? e.name },
     );
@@ -384,17 +461,74 @@ function isBatchUnsupported(err: unknown): boolean {
   );
 }
 
-/** True for a batch failure that would hit every GetSecretValue call too. */
+/**
+ * True for a batch failure that would hit every GetSecretValue call too (transport and TLS
+ * failures, credentials, region, transient errors): the batch's documents fail, no fallback.
+ */
 function isProviderWide(err: unknown, signal: AbortSignal): boolean {
   const e = asAwsError(err);
   return (
     signal.aborted ||
+    err instanceof SecrunError ||
+    isTransportError(err) ||
     e.name === 'AbortError' ||
     e.name === 'CredentialsProviderError' ||
     e.message === 'Region is missing' ||
     (e.name !== undefined && AUTH_FAILURES.has(e.name)) ||
     classifyAwsError(err).retry
   );
+}
+
+/**
+ * The https.Agent options for Secrets Manager: verification always on and TLS 1.2 at least, set
+ * per agent so `NODE_TLS_REJECT_UNAUTHORIZED=0` cannot turn it off. `AWS_CA_BUNDLE` (which this
+ * SDK version does not read itself) replaces the default CAs, as in the AWS CLI; an unreadable
+ * or non-PEM bundle is a ConfigError.
+ */
+export function awsTlsOptions(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => Buffer = readFileSync,
+): https.AgentOptions {
+  const opts: https.AgentOptions = {
+    keepAlive: true,
+    maxSockets: 50,
+    minVersion: 'TLSv1.2',
+    rejectUnauthorized: true,
+  };
+  const bundle = env.AWS_CA_BUNDLE;
+  if (!bundle) return opts;
+  let pem: Buffer;
+  try {
+    pem = readFile(bundle);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`cannot read AWS_CA_BUNDLE ${bundle} (${code})`, 'awssm.caBundle', {
+      path: bundle,
+    });
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError(
+      `AWS_CA_BUNDLE ${bundle} is not a PEM certificate file; point it at the CA certificate(s) of the endpoint`,
+      'awssm.caBundle',
+      { path: bundle },
+    );
+  }
+  opts.ca = pem;
+  return opts;
+}
+
+/** The endpoint for messages: the origin of a configured URL, else the AWS host of the region. */
+function endpointLabel(endpoint: string | undefined, region: string | undefined): string | undefined {
+  if (endpoint) {
+    try {
+      return new URL(endpoint).origin;
+    } catch {
+      return undefined;
+    }
+  }
+  return region ? `https://secretsmanager.${region}.amazonaws.com` : undefined;
 }
 
 /**
@@ -405,6 +539,7 @@ function isProviderWide(err: unknown, signal: AbortSignal): boolean {
  * and `AWS_PROFILE` is not, as the SDK's own env step does), `AWS_REGION` and the endpoint
  * variables. One SDK client per region: an ARN's region wins over `opts.region`.
  * The SDK's own retries are off (`maxAttempts: 1`); `withRetry` retries within the boot deadline.
+ * TLS is pinned per client ({@link awsTlsOptions}); a TLS failure is `awssm.tls`, never retried.
  *
  * `readAll`: documents without version options are read with BatchGetSecretValue, at most
  * {@link BATCH_SIZE} ids per call; the rest (and everything once batch is denied) with one
@@ -428,14 +563,22 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       ? undefined
       : env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined);
   const credentials = opts.credentials ?? envCredentials(env);
+  let tlsOptions: https.AgentOptions | undefined;
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && !endpoint?.startsWith('http:')) {
+    logger.warn(
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; secrun ignores it for Secrets Manager and still verifies the certificate',
+    );
+  }
 
   function clientFor(region: string | undefined): SecretsManagerClient {
     const key = region ?? '';
     let client = clients.get(key);
     if (!client) {
+      tlsOptions ??= awsTlsOptions(env);
       const config: SecretsManagerClientConfig = {
         maxAttempts: 1,
         requestHandler: {
+          httpsAgent: new https.Agent(tlsOptions),
           connectionTimeout: opts.connectionTimeoutMs ?? 5000,
           requestTimeout: opts.requestTimeoutMs ?? 15000,
           throwOnRequestTimeout: true,
@@ -452,6 +595,10 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
 
   function regionFor(req: DocumentRequest): string | undefined {
     return arnRegion(req.path) ?? opts.region ?? (env.AWS_REGION || undefined);
+  }
+
+  function mapError(err: unknown, req: DocumentRequest, signal: AbortSignal): SecrunError {
+    return mapAwsError(err, req, signal, { endpoint: endpointLabel(endpoint, regionFor(req)) });
   }
 
   function retrying<T>(op: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
@@ -483,7 +630,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       );
       return { ok: true, doc: toDocument(out, req.path) };
     } catch (err) {
-      return { ok: false, error: mapAwsError(err, req, signal) };
+      return { ok: false, error: mapError(err, req, signal) };
     }
   }
 
@@ -511,7 +658,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       );
     } catch (err) {
       if (isProviderWide(err, signal)) {
-        for (const r of reqs) results.set(r.key, { ok: false, error: mapAwsError(err, r, signal) });
+        for (const r of reqs) results.set(r.key, { ok: false, error: mapError(err, r, signal) });
         return;
       }
       if (isBatchUnsupported(err)) {
@@ -606,7 +753,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
             { path: req.path },
           );
         }
-        throw mapAwsError(err, req, signal);
+        throw mapError(err, req, signal);
       }
       return describeToken(out, stageOf(req.options));
     },
