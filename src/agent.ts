@@ -216,7 +216,14 @@ function prepare(opts: CommonCliOptions, io: CliIo, extra: Partial<Record<keyof 
     scanEnv: settings.envRefs,
     explicit: settings.env.map(({ name, ref, source }) => ({ name, ref, source })),
     imports: settings.imports,
+    // Syntax errors are reported together with resolution failures, not instead of them.
+    deferErrors: true,
   });
+  for (const miss of collected.nearMisses) {
+    logger.warn(
+      `${miss.variable} looks like a mistyped ${miss.scheme} reference; it is passed through unchanged`,
+    );
+  }
   return { settings, logger, collected };
 }
 
@@ -252,12 +259,26 @@ async function resolveWithDeadline(
   const { settings, collected } = prepared;
   const started = performance.now();
   const signal = AbortSignal.timeout(settings.timeoutMs);
-  const resolution = await resolveAll(
-    collected.refs.map(({ variable, ref }) => ({ variable, ref })),
-    collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
-    registry,
-    signal,
-  );
+  let resolution: Resolution;
+  try {
+    resolution = await resolveAll(
+      collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+      collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
+      registry,
+      signal,
+    );
+  } catch (err) {
+    if (err instanceof ResolveError && collected.failures.length > 0) {
+      throw new ResolveError([...collected.failures, ...err.failures], { leases: err.leases });
+    }
+    throw err;
+  }
+  if (collected.failures.length > 0) {
+    const leases = resolution.documents.flatMap((d) =>
+      d.lease ? [{ scheme: 'vault' as const, id: d.lease.id }] : [],
+    );
+    throw new ResolveError(collected.failures, { leases });
+  }
   const ms = Math.round(performance.now() - started);
   const count = resolution.variables.length;
   const providers = new Set(resolution.documents.map((d) => d.scheme)).size;

@@ -1,5 +1,5 @@
 import { InternalError, UsageError } from './errors.ts';
-import { isRef } from './refs.ts';
+import { isEnvRef } from './refs.ts';
 
 /** Variables `--pristine` keeps from the inherited environment. */
 export const PRISTINE_VARIABLES: readonly string[] = ['PATH', 'HOME', 'USER', 'LANG', 'TZ', 'TERM'];
@@ -105,7 +105,7 @@ export function buildChildEnv(opts: ChildEnvOptions): Record<string, string> {
   for (const [name, value] of Object.entries(opts.inherited)) {
     if (value === undefined || drop(name)) continue;
     if (opts.values.has(name)) continue;
-    if (scanned && isRef(value)) throw unresolved(name);
+    if (scanned && isEnvRef(value)) throw unresolved(name);
     const kept = keep(name);
     if (!kept && credentials.has(name)) continue;
     if (opts.pristine && !kept && !pristineBase.has(name) && !configured.has(name)) continue;

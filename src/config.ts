@@ -395,8 +395,10 @@ export function parseEnvFlag(text: string): { name: string; ref: string } {
   const eq = text.indexOf('=');
   const name = eq === -1 ? '' : text.slice(0, eq);
   if (eq <= 0 || !isValidEnvName(name)) {
+    // Only the name part is shown: the value may be a secret typed by mistake.
+    const shown = eq === -1 ? '(no "=")' : JSON.stringify(name.slice(0, 40));
     throw new UsageError(
-      `--env ${JSON.stringify(text.slice(0, 80))}: expected NAME=REF with a variable name (e.g. DB_PASSWORD=vault:secret/app#password)`,
+      `--env ${shown}: expected NAME=REF with a variable name (e.g. DB_PASSWORD=vault:secret/app#password)`,
       'usage.badEnv',
     );
   }
@@ -410,8 +412,9 @@ export function parseImportFlag(text: string): { ref: string; prefix?: string } 
   const prefix = eq === -1 ? '' : text.slice(0, eq);
   const ref = text.slice(eq + 1);
   if (eq === -1 || !isRef(ref) || (prefix !== '' && !isValidEnvName(prefix))) {
+    const shown = isRef(ref) ? JSON.stringify(text.slice(0, 80)) : '(not a reference)';
     throw new UsageError(
-      `--import ${JSON.stringify(text.slice(0, 80))}: expected REF or PREFIX=REF (e.g. APP_=vault:secret/app)`,
+      `--import ${shown}: expected REF or PREFIX=REF (e.g. APP_=vault:secret/app)`,
       'usage.badImport',
     );
   }

@@ -1,4 +1,4 @@
-import type { SecrunError } from './errors.ts';
+import type { ResolveFailure, SecrunError } from './errors.ts';
 import { ConfigError, NotFoundError, RefError, ResolveError, toSecrunError, UsageError } from './errors.ts';
 
 /** The field part of a reference: `#name` or `#/json/pointer`. */
@@ -50,6 +50,137 @@ export function isRef(value: string): boolean {
   );
 }
 
+/**
+ * {@link isRef} for values found in the inherited environment: `vault:` and `awssm:` values are
+ * references, but a bare Secrets Manager ARN only when it has a `#field` or `?options`. Apps are
+ * often handed `*_SECRET_ARN` variables to fetch the secret themselves; those pass through.
+ */
+export function isEnvRef(value: string): boolean {
+  if (typeof value !== 'string') return false;
+  if (value.startsWith('vault:') || value.startsWith('awssm:')) return true;
+  return ARN_PREFIXES.some((p) => value.startsWith(p)) && (value.includes('#') || value.includes('?'));
+}
+
+/** Shown in place of a value that is not a reference: such a value may be a secret. */
+export const NOT_A_REFERENCE = '(not a reference)';
+
+/** The value for the reference column of a failure: itself if it is a reference, else a placeholder. */
+function shownValue(value: string): string {
+  return isRef(value) ? value : NOT_A_REFERENCE;
+}
+
+const SCHEME_WORDS = ['vault', 'awssm'] as const;
+
+/** Optimal-string-alignment distance (a swap of two neighbours counts as one edit). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [];
+    for (let j = 0; j <= b.length; j++) {
+      if (i === 0 || j === 0) {
+        row.push(i + j);
+        continue;
+      }
+      const prev = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row.push(best);
+    }
+    d.push(row);
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/**
+ * The scheme a value seems to have meant when it looks like a mistyped reference
+ * (`valut:`, `vualt:`, `awsm:`, `aws-sm:`, or `VAULT:` in the wrong case), else undefined.
+ * Only the text before the first `:` is looked at: 4-8 lowercase letters or `-` within two
+ * edits (a swap counts as one) of `vault` / `awssm`. The result is `vault:` or `awssm:` and is
+ * safe to print; the value itself must never be printed.
+ */
+export function nearMissScheme(value: string): string | undefined {
+  if (typeof value !== 'string' || isRef(value)) return undefined;
+  const colon = value.indexOf(':');
+  if (colon < 4 || colon > 8) return undefined;
+  const word = value.slice(0, colon);
+  const lower = word.toLowerCase();
+  for (const scheme of SCHEME_WORDS) if (lower === scheme) return `${scheme}:`;
+  if (!/^[a-z][a-z-]*$/.test(word)) return undefined;
+  let best: { scheme: string; distance: number } | undefined;
+  for (const scheme of SCHEME_WORDS) {
+    const distance = editDistance(word, scheme);
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { scheme, distance };
+  }
+  return best ? `${best.scheme}:` : undefined;
+}
+
+/**
+ * Variables an import may never set (compared upper-cased): they change how the child or the
+ * programs it starts behave (loader, interpreter, TLS trust, shell start-up) or are the agent's
+ * own settings. An explicit `--env NAME=REF` may still set them: the user named the variable.
+ */
+export const PROTECTED_IMPORT_NAMES: readonly string[] = [
+  'PATH',
+  'HOME',
+  'USER',
+  'SHELL',
+  'PWD',
+  'IFS',
+  'ENV',
+  'BASH_ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'TMPDIR',
+  'GCONV_PATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'NODE_EXTRA_CA_CERTS',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PYTHONSTARTUP',
+  'PERL5LIB',
+  'PERL5OPT',
+  'RUBYOPT',
+  'RUBYLIB',
+  'JAVA_TOOL_OPTIONS',
+  '_JAVA_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  'CLASSPATH',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_EXEC_PATH',
+];
+
+/** Prefixes an imported variable may never start with (compared upper-cased). */
+export const PROTECTED_IMPORT_PREFIXES: readonly string[] = ['LD_', 'DYLD_', 'SECRUN_', 'VAULT_', 'AWS_'];
+
+const PROTECTED_NAME_SET = new Set(PROTECTED_IMPORT_NAMES);
+
+/** True when an import may not set `name` ({@link PROTECTED_IMPORT_NAMES}, {@link PROTECTED_IMPORT_PREFIXES}). */
+export function isProtectedImportName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return PROTECTED_NAME_SET.has(upper) || PROTECTED_IMPORT_PREFIXES.some((p) => upper.startsWith(p));
+}
+
+/** True when every name built from `prefix` would be protected (e.g. `LD_`, `aws_`). */
+function isProtectedPrefix(prefix: string): boolean {
+  const upper = prefix.toUpperCase();
+  return PROTECTED_IMPORT_PREFIXES.some((p) => upper.startsWith(p));
+}
+
 /** True when `name` is a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`). */
 export function isValidEnvName(name: string): boolean {
   return VALID_ENV_NAME.test(name);
@@ -96,7 +227,8 @@ function noControl(raw: string, part: string, text: string): void {
  * - `#name` picks a top-level field (percent-decoded, so `%23` is a `#`); `#/a/b` is a JSON
  *   Pointer (RFC 6901, `~1` = `/`, `~0` = `~`).
  *
- * Path, option values and field are percent-decoded.
+ * Path, option values and field are percent-decoded. Messages quote the reference, except for
+ * `ref.unknownScheme`: text that is not a reference may be a secret and is never echoed.
  *
  * @throws RefError (codes `ref.unknownScheme`, `ref.emptyPath`, `ref.badPath`, `ref.badArn`,
  *   `ref.badName`, `ref.unknownOption`, `ref.duplicateOption`, `ref.badOption`,
@@ -105,13 +237,6 @@ function noControl(raw: string, part: string, text: string): void {
  */
 export function parseRef(value: string): SecretRef {
   const raw = String(value);
-  if (LONE_SURROGATE.test(raw)) {
-    throw refError(
-      raw,
-      'ref.badEncoding',
-      'the reference is not well-formed Unicode (a lone surrogate); retype it',
-    );
-  }
   let scheme: 'vault' | 'awssm';
   let rest: string;
   if (raw.startsWith('vault:')) {
@@ -124,10 +249,17 @@ export function parseRef(value: string): SecretRef {
     scheme = 'awssm';
     rest = raw;
   } else {
+    // Not a reference, so possibly a secret typed in the wrong place: never echo it.
+    throw new RefError(
+      'not a reference (the value is not shown); references start with vault:, awssm: or arn:aws:secretsmanager:',
+      'ref.unknownScheme',
+    );
+  }
+  if (LONE_SURROGATE.test(raw)) {
     throw refError(
       raw,
-      'ref.unknownScheme',
-      'not a reference; references start with vault:, awssm: or arn:aws:secretsmanager:',
+      'ref.badEncoding',
+      'the reference is not well-formed Unicode (a lone surrogate); retype it',
     );
   }
 
@@ -345,15 +477,19 @@ export function showField(field: FieldSelector): string {
 
 // ---------------------------------------------------------------------------------------------
 // Field selection
+//
+// Messages here do not repeat the reference: every caller reports a failure next to its
+// variable and reference (ResolveError lines), so they read "no field "x"; ...".
 
 function listNames(names: string[]): string {
   if (names.length === 0) return '(none)';
-  const shown = names
-    .slice()
-    .sort()
-    .slice(0, 50)
-    .map((n) => JSON.stringify(n.length > 64 ? `${n.slice(0, 64)}...` : n));
+  const shown = names.slice().sort().slice(0, 50).map(showName);
   return shown.join(', ') + (names.length > 50 ? `, ... (${names.length} in all)` : '');
+}
+
+/** A field name for messages: quoted, shortened. Field names are not secret; values are. */
+function showName(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name);
 }
 
 function describeContainer(value: object): string {
@@ -362,51 +498,75 @@ function describeContainer(value: object): string {
     : `fields ${listNames(Object.keys(value))}`;
 }
 
-function secretBytesToText(value: Uint8Array, ref: Pick<SecretRef, 'raw'>): string {
+function secretBytesToText(value: Uint8Array): string | undefined {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(value);
   } catch {
-    throw new NotFoundError(
-      `reference ${showRef(ref.raw)}: the secret is binary and not valid UTF-8; ` +
-        'add ?encoding=base64 to the reference to receive it base64-encoded',
-      'secret.binary',
-    );
+    return undefined;
   }
 }
 
-function parseJsonContainer(text: string, ref: Pick<SecretRef, 'raw'>, field: FieldSelector): object {
-  let parsed: unknown;
+/**
+ * Parses secret text as JSON. On failure, `what` says what the secret is instead (never its
+ * content, never the parser's message: it quotes the text).
+ */
+function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; what: string } {
   try {
-    parsed = JSON.parse(text);
+    return { ok: true, value: JSON.parse(text) };
   } catch {
-    parsed = undefined;
+    const start = text.trimStart()[0];
+    return {
+      ok: false,
+      what:
+        start === '{' || start === '['
+          ? 'text that starts like JSON but does not parse'
+          : 'a plain string, not JSON',
+    };
   }
-  if (parsed === null || typeof parsed !== 'object') {
+}
+
+/** What a parsed JSON value that is not an object or array is, for messages. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'JSON null';
+  if (Array.isArray(value)) return 'a JSON array';
+  return `a JSON ${typeof value}`;
+}
+
+function parseJsonContainer(text: string, field: FieldSelector): object {
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
+    const fix =
+      parsed.what === 'a plain string, not JSON'
+        ? 'remove the #field to use the whole value'
+        : 'fix the JSON in the secret, or remove the #field to use the whole value';
     throw new NotFoundError(
-      `reference ${showRef(ref.raw)}: asks for ${showField(field)} but the secret is a plain string, ` +
-        'not a JSON object; remove the #field to use the whole value',
+      `asks for ${showField(field)} but the secret is not a JSON object: it is ${parsed.what}; ${fix}`,
       'secret.notJson',
     );
   }
-  return parsed;
+  if (parsed.value === null || typeof parsed.value !== 'object') {
+    throw new NotFoundError(
+      `asks for ${showField(field)} but the secret is ${jsonKind(parsed.value)}, not a JSON object; ` +
+        'remove the #field to use the whole value',
+      'secret.notJson',
+    );
+  }
+  return parsed.value;
 }
 
-function missingField(ref: Pick<SecretRef, 'raw'>, where: string, container: unknown): NotFoundError {
+function missingField(where: string, container: unknown): NotFoundError {
   const available =
     container !== null && typeof container === 'object'
       ? `the secret has ${describeContainer(container)}`
       : 'the value there is not an object';
-  return new NotFoundError(
-    `reference ${showRef(ref.raw)}: no field ${where}; ${available}`,
-    'secret.missingField',
-  );
+  return new NotFoundError(`no field ${where}; ${available}`, 'secret.missingField');
 }
 
 /** Walks a field selector through a parsed document. */
-function selectField(container: object, field: FieldSelector, ref: Pick<SecretRef, 'raw'>): unknown {
+function selectField(container: object, field: FieldSelector): unknown {
   if (field.kind === 'key') {
     if (Array.isArray(container) || !Object.hasOwn(container, field.name)) {
-      throw missingField(ref, JSON.stringify(field.name), container);
+      throw missingField(JSON.stringify(field.name), container);
     }
     return (container as Record<string, unknown>)[field.name];
   }
@@ -416,25 +576,24 @@ function selectField(container: object, field: FieldSelector, ref: Pick<SecretRe
     const here = `${walked}/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (Array.isArray(node)) {
       const index = /^(0|[1-9][0-9]*)$/.test(token) ? Number(token) : -1;
-      if (index < 0 || index >= node.length)
-        throw missingField(ref, `#${here} (after #${walked || '/'})`, node);
+      if (index < 0 || index >= node.length) throw missingField(`#${here} (after #${walked || '/'})`, node);
       node = node[index];
     } else if (node !== null && typeof node === 'object' && Object.hasOwn(node, token)) {
       node = (node as Record<string, unknown>)[token];
     } else {
-      throw missingField(ref, `#${here}${walked ? ` (inside #${walked})` : ''}`, node);
+      throw missingField(`#${here}${walked ? ` (inside #${walked})` : ''}`, node);
     }
     walked = here;
   }
   return node;
 }
 
-function leafToString(leaf: unknown, ref: Pick<SecretRef, 'raw'>, field: FieldSelector): string {
+function leafToString(leaf: unknown, field: FieldSelector): string {
   if (typeof leaf === 'string') return leaf;
   if (typeof leaf === 'number' || typeof leaf === 'boolean' || typeof leaf === 'bigint') return String(leaf);
   if (leaf === null || leaf === undefined) {
     throw new NotFoundError(
-      `reference ${showRef(ref.raw)}: field ${showField(field)} is null; set a value in the secret`,
+      `field ${showField(field)} is null; set a value in the secret`,
       'secret.nullField',
     );
   }
@@ -450,7 +609,8 @@ function leafToString(leaf: unknown, ref: Pick<SecretRef, 'raw'>, field: FieldSe
  * - bytes are used as UTF-8 when valid, else an error suggesting `?encoding=base64`;
  * - with `ref.encoding === 'base64'` the secret's bytes (UTF-8 for strings) are base64-encoded.
  *
- * Error messages name the reference and field names, never a value.
+ * Error messages name field names, never a value, and do not repeat the reference (the caller
+ * prints it next to the message).
  *
  * @throws NotFoundError with code `secret.fieldRequired`, `secret.missingField`,
  *   `secret.notJson`, `secret.nullField` or `secret.binary`.
@@ -465,25 +625,27 @@ export function pickField(
       return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
     if (typeof value === 'string') return Buffer.from(value, 'utf8').toString('base64');
   }
-  const text = value instanceof Uint8Array ? secretBytesToText(value, ref) : value;
+  const text = value instanceof Uint8Array ? secretBytesToText(value) : value;
+  if (text === undefined) {
+    throw new NotFoundError(
+      'the secret is binary and not valid UTF-8; add ?encoding=base64 to the reference to receive it base64-encoded',
+      'secret.binary',
+    );
+  }
   if (typeof text === 'string') {
     if (field === undefined) return text;
-    return leafToString(selectField(parseJsonContainer(text, ref, field), field, ref), ref, field);
+    return leafToString(selectField(parseJsonContainer(text, field), field), field);
   }
   if (text === null || typeof text !== 'object') {
-    throw new NotFoundError(
-      `reference ${showRef(ref.raw)}: the secret has an unexpected shape`,
-      'secret.badShape',
-    );
+    throw new NotFoundError('the secret has an unexpected shape', 'secret.badShape');
   }
   if (field === undefined) {
     throw new NotFoundError(
-      `reference ${showRef(ref.raw)}: the secret has ${describeContainer(text)}; ` +
-        'add #<field> to the reference to pick one',
+      `the secret has ${describeContainer(text)}; add #<field> to the reference to pick one`,
       'secret.fieldRequired',
     );
   }
-  return leafToString(selectField(text, field, ref), ref, field);
+  return leafToString(selectField(text, field), field);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +664,12 @@ export interface CollectInput {
   explicit: Array<{ name: string; ref: string; source: 'flag' | 'config' }>;
   /** `--import REF` and the config `import:` list. */
   imports: Array<{ ref: string; prefix?: string; source: 'flag' | 'config' }>;
+  /**
+   * True: bad entries are returned in {@link CollectedRefs.failures} instead of thrown, and every
+   * valid reference is still collected, so the caller can resolve those and report both sets in
+   * one error. The caller must not start the child while `failures` is non-empty.
+   */
+  deferErrors?: boolean;
 }
 
 /** One variable to fill from one reference. */
@@ -520,6 +688,13 @@ export interface CollectedImport {
   label: string;
 }
 
+/** An inherited variable whose value looks like a reference with a mistyped scheme. */
+export interface NearMiss {
+  variable: string;
+  /** The scheme it looks like, `vault:` or `awssm:`. Never the value. */
+  scheme: string;
+}
+
 /** Output of {@link collectRefs}. */
 export interface CollectedRefs {
   /** One entry per variable, explicit entries first. */
@@ -527,24 +702,46 @@ export interface CollectedRefs {
   imports: CollectedImport[];
   /** Inherited variables whose value was a reference: their raw value must never reach the child. */
   refVariables: Set<string>;
+  /** Bad entries; always empty unless `deferErrors` (otherwise they are thrown). */
+  failures: ResolveFailure[];
+  /**
+   * Inherited variables (when scanned, not overridden by an explicit entry) whose value looks
+   * like a mistyped reference ({@link nearMissScheme}); they pass through, so warn about them.
+   */
+  nearMisses: NearMiss[];
 }
 
 function sourceError(source: 'flag' | 'config', message: string, code: string): SecrunError {
   return source === 'flag' ? new UsageError(message, code) : new ConfigError(message, code);
 }
 
+/** The failure for a `--env` / config / import value that is not a reference; the value is not shown. */
+function notAReference(source: 'flag' | 'config', value: string): SecrunError {
+  const hint = nearMissScheme(value);
+  return sourceError(
+    source,
+    `the value is not a reference${hint ? ` (is the scheme a typo of ${hint}?)` : ''}; ` +
+      'it must start with vault:, awssm: or arn:aws:secretsmanager: (the value is not shown, it may be a secret)',
+    'ref.notAReference',
+  );
+}
+
 /**
- * Finds every reference: inherited environment values (when `scanEnv`), explicit entries (a flag
- * beats the config for the same name; the last flag wins among flags) and imports. Explicit
- * entries beat env-scanned ones for the same variable. An explicit entry must be a reference
- * (a typo like `valut:` must not become a literal value in the child).
+ * Finds every reference: inherited environment values (when `scanEnv`; see {@link isEnvRef}),
+ * explicit entries (a flag beats the config for the same name; the last flag wins among flags)
+ * and imports. Explicit entries beat env-scanned ones for the same variable. An explicit entry
+ * must be a reference (a typo like `valut:` must not become a literal value in the child); a
+ * value that is not a reference is never echoed: it shows as {@link NOT_A_REFERENCE}. Its
+ * failure is a UsageError (64) for a flag, a ConfigError (78) for the config file.
  *
- * @throws ResolveError listing every bad entry (variable, reference, cause) — not just the first.
+ * @throws ResolveError listing every bad entry (variable, reference, cause) — not just the
+ *   first; with `deferErrors` they are returned in `failures` instead.
  */
 export function collectRefs(input: CollectInput): CollectedRefs {
-  const failures: { variable: string; ref: string; error: SecrunError }[] = [];
+  const failures: ResolveFailure[] = [];
   const chosen = new Map<string, CollectedRef>();
   const refVariables = new Set<string>();
+  const nearMisses: NearMiss[] = [];
 
   const explicit = new Map<string, { ref: string; source: 'flag' | 'config' }>();
   for (const entry of input.explicit) {
@@ -557,7 +754,7 @@ export function collectRefs(input: CollectInput): CollectedRefs {
       const where = entry.source === 'flag' ? '--env' : 'env:';
       failures.push({
         variable: name,
-        ref: entry.ref,
+        ref: shownValue(entry.ref),
         error: sourceError(
           entry.source,
           `${where} ${JSON.stringify(name)} is not a valid variable name (letters, digits, _; not starting with a digit)`,
@@ -567,14 +764,7 @@ export function collectRefs(input: CollectInput): CollectedRefs {
       continue;
     }
     if (!isRef(entry.ref)) {
-      failures.push({
-        variable: name,
-        ref: entry.ref,
-        error: new RefError(
-          'not a reference; it must start with vault:, awssm: or arn:aws:secretsmanager:',
-          'ref.notAReference',
-        ),
-      });
+      failures.push({ variable: name, ref: NOT_A_REFERENCE, error: notAReference(entry.source, entry.ref) });
       continue;
     }
     try {
@@ -586,7 +776,12 @@ export function collectRefs(input: CollectInput): CollectedRefs {
 
   if (input.scanEnv) {
     for (const [name, value] of Object.entries(input.env)) {
-      if (value === undefined || !isRef(value)) continue;
+      if (value === undefined) continue;
+      if (!isEnvRef(value)) {
+        const scheme = explicit.has(name) ? undefined : nearMissScheme(value);
+        if (scheme) nearMisses.push({ variable: name, scheme });
+        continue;
+      }
       refVariables.add(name);
       if (explicit.has(name)) continue;
       try {
@@ -602,57 +797,97 @@ export function collectRefs(input: CollectInput): CollectedRefs {
   for (const entry of input.imports) {
     const label = entry.source === 'flag' ? '--import' : `import[${configIndex++}]`;
     const prefix = entry.prefix ?? '';
+    const fail = (error: SecrunError) =>
+      failures.push({ variable: label, ref: shownValue(entry.ref), error });
     if (prefix !== '' && !isValidEnvName(prefix)) {
-      failures.push({
-        variable: label,
-        ref: entry.ref,
-        error: sourceError(
+      fail(
+        sourceError(
           entry.source,
           `import prefix ${JSON.stringify(prefix)} must be letters, digits and _, not starting with a digit`,
           entry.source === 'flag' ? 'usage.badPrefix' : 'config.badPrefix',
         ),
-      });
+      );
+      continue;
+    }
+    if (isProtectedPrefix(prefix)) {
+      fail(
+        sourceError(
+          entry.source,
+          `import prefix ${JSON.stringify(prefix)} would make every imported variable a protected one ` +
+            `(${PROTECTED_IMPORT_PREFIXES.join(', ')}...), which an import may not set; choose another prefix`,
+          'ref.importProtected',
+        ),
+      );
+      continue;
+    }
+    if (!isRef(entry.ref)) {
+      fail(notAReference(entry.source, entry.ref));
       continue;
     }
     try {
       imports.push({ ref: parseRef(entry.ref), prefix, source: entry.source, label });
     } catch (err) {
-      failures.push({ variable: label, ref: entry.ref, error: toSecrunError(err) });
+      fail(toSecrunError(err));
     }
   }
 
-  if (failures.length > 0) throw new ResolveError(failures);
-  return { refs: [...chosen.values()], imports, refVariables };
+  if (failures.length > 0 && input.deferErrors !== true) throw new ResolveError(failures);
+  return { refs: [...chosen.values()], imports, refVariables, failures, nearMisses };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Imports
 
+function protectedImportError(hits: string[], prefix: string, details: Record<string, string>): RefError {
+  const fix =
+    prefix === ''
+      ? 'give the import a prefix (e.g. --import APP_=<ref>, or prefix: in the config)'
+      : 'choose another prefix';
+  return new RefError(
+    `${hits.join(', ')}: an import may not set PATH, HOME, LD_*, NODE_OPTIONS and other variables that ` +
+      `change how programs run; ${fix}, or set the variable on purpose with --env NAME=<ref>`,
+    'ref.importProtected',
+    details,
+  );
+}
+
 /**
  * Variable names for imported fields: `prefix + FIELD`, upper-cased, characters outside
  * `[A-Z0-9_]` replaced by `_`. A name that would start with a digit (empty prefix) gets a
- * leading `_`. Two fields mapping to one name is an error naming both fields.
+ * leading `_`. A name an import may not set ({@link isProtectedImportName}) is an error naming
+ * the fields and variables; so is two fields mapping to one name.
  *
- * @throws RefError (`ref.importCollision`, `ref.importName`).
+ * @throws RefError (`ref.importProtected`, `ref.importCollision`, `ref.importName`).
  */
-export function importNames(fields: string[], prefix: string, refText = '(import)'): Map<string, string> {
-  const out = new Map<string, string>();
-  const owner = new Map<string, string>();
+export function importNames(fields: string[], prefix: string, refText?: string): Map<string, string> {
+  const details: Record<string, string> = refText === undefined ? {} : { ref: refText };
+  const named: Array<[string, string]> = [];
   for (const field of fields) {
     let name = prefix + field.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
     if (name === '') {
       throw new RefError(
-        `import ${showRef(refText)}: a field with an empty name cannot become a variable; give the import a prefix`,
+        'a field with an empty name cannot become a variable; give the import a prefix',
         'ref.importName',
+        details,
       );
     }
     if (/^[0-9]/.test(name)) name = `_${name}`;
+    named.push([field, name]);
+  }
+  const hits = named
+    .filter(([, name]) => isProtectedImportName(name))
+    .map(([field, name]) => `field ${showName(field)} would set ${name}`);
+  if (hits.length > 0) throw protectedImportError(hits, prefix, details);
+  const out = new Map<string, string>();
+  const owner = new Map<string, string>();
+  for (const [field, name] of named) {
     const other = owner.get(name);
     if (other !== undefined) {
       throw new RefError(
-        `import ${showRef(refText)}: fields ${JSON.stringify(other)} and ${JSON.stringify(field)} both map to ${name}; ` +
+        `fields ${showName(other)} and ${showName(field)} both map to ${name}; ` +
           'rename one of the fields or import it explicitly with --env',
         'ref.importCollision',
+        details,
       );
     }
     owner.set(name, field);
@@ -664,7 +899,7 @@ export function importNames(fields: string[], prefix: string, refText = '(import
 /**
  * Expands an imported document into variables: every top-level field (of the object selected
  * by the import's `#field`, if any) becomes `prefix + FIELD` with the value rules of
- * {@link pickField}.
+ * {@link pickField}. Names are checked by {@link importNames} (protected names are refused).
  *
  * @throws NotFoundError / RefError; messages never contain values.
  */
@@ -673,19 +908,29 @@ export function importValues(
   imp: Pick<CollectedImport, 'ref' | 'prefix'>,
 ): Map<string, string> {
   const ref = imp.ref;
-  let container: unknown;
+  const notObject = (what: string, code: string) =>
+    new NotFoundError(
+      `an import needs a secret that is a JSON object with fields, but this one is ${what}; ` +
+        'use --env NAME=<ref> for a single value',
+      code,
+    );
+  let container: unknown = value;
   if (value instanceof Uint8Array || typeof value === 'string') {
-    const text = value instanceof Uint8Array ? secretBytesToText(value, ref) : value;
-    container = parseJsonContainer(text, ref, ref.field ?? { kind: 'key', name: '(all fields)' });
-  } else {
-    container = value;
+    const text = value instanceof Uint8Array ? secretBytesToText(value) : value;
+    if (text === undefined) throw notObject('binary (not UTF-8 text)', 'secret.binary');
+    const parsed = parseJsonText(text);
+    if (!parsed.ok) throw notObject(parsed.what, 'secret.notJson');
+    container = parsed.value;
   }
+  let where = 'the secret';
   if (ref.field && container !== null && typeof container === 'object') {
-    container = selectField(container, ref.field, ref);
+    container = selectField(container, ref.field);
+    where = `field ${showField(ref.field)}`;
   }
   if (container === null || typeof container !== 'object' || Array.isArray(container)) {
     throw new NotFoundError(
-      `import ${showRef(ref.raw)}: an import needs a JSON object with fields; use --env for a single value`,
+      `an import needs a JSON object with fields, but ${where} is ${jsonKind(container)}; ` +
+        'use --env NAME=<ref> for a single value',
       'secret.notObject',
     );
   }
@@ -693,7 +938,7 @@ export function importValues(
   const names = importNames(Object.keys(record), imp.prefix, ref.raw);
   const out = new Map<string, string>();
   for (const [field, name] of names) {
-    out.set(name, leafToString(record[field], ref, { kind: 'key', name: field }));
+    out.set(name, leafToString(record[field], { kind: 'key', name: field }));
   }
   return out;
 }
@@ -707,9 +952,11 @@ export interface MergedImports<T> {
 
 /**
  * Merges the variables of several imports. Explicit entries win (their names are dropped from
- * the imports and reported as `shadowed`); two imports setting the same variable is an error.
+ * the imports and reported as `shadowed`); two imports setting the same variable is an error;
+ * so is an import setting a protected variable ({@link isProtectedImportName}), even when an
+ * explicit entry would shadow it.
  *
- * @throws RefError `ref.importCollision` naming both imports.
+ * @throws RefError `ref.importCollision` naming both imports, `ref.importProtected`.
  */
 export function mergeImports<T>(
   explicitVars: ReadonlySet<string>,
@@ -720,6 +967,13 @@ export function mergeImports<T>(
   const shadowed: string[] = [];
   for (const imp of imports) {
     for (const [name, value] of imp.vars) {
+      if (isProtectedImportName(name)) {
+        throw new RefError(
+          `${imp.label} would set ${name}, which an import may not set (it changes how programs run); ` +
+            'give the import a prefix, or set the variable on purpose with --env NAME=<ref>',
+          'ref.importProtected',
+        );
+      }
       if (explicitVars.has(name)) {
         if (!shadowed.includes(name)) shadowed.push(name);
         continue;

@@ -30,6 +30,18 @@ export const terminalSignals: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signa
   'SIGWINCH',
 ]);
 
+/**
+ * Signals that tell the agent itself to stop: SIGTERM (`docker stop`, Kubernetes), SIGINT (Ctrl-C)
+ * and SIGQUIT (Ctrl-\). Besides being forwarded, the first one starts the kill timer: a child still
+ * alive after the kill timeout gets SIGKILL. The other forwarded signals (HUP, USR1, USR2, WINCH,
+ * CONT) are commands for the child and are only forwarded.
+ */
+export const terminatingSignals: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>([
+  'SIGTERM',
+  'SIGINT',
+  'SIGQUIT',
+]);
+
 /** The signal's number on this platform (`os.constants.signals`), e.g. 15 for SIGTERM. */
 export function signalNumber(signal: NodeJS.Signals): number {
   const n = constants.signals[signal];

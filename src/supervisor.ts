@@ -4,7 +4,7 @@ import { isatty } from 'node:tty';
 import { execa, type ResultPromise } from 'execa';
 import { InternalError } from './errors.ts';
 import type { Logger } from './log.ts';
-import { forwardedSignals, statusToExitCode, terminalSignals } from './signals.ts';
+import { forwardedSignals, statusToExitCode, terminalSignals, terminatingSignals } from './signals.ts';
 
 /** How a child ended. */
 export interface ChildExit {
@@ -16,7 +16,7 @@ export interface ChildExit {
   exitCode: number;
   /** True when the exit followed {@link Supervisor.stop}: a deliberate stop, not a crash. */
   stopped: boolean;
-  /** True when {@link Supervisor.stop} had to escalate to SIGKILL. */
+  /** True when the agent sent SIGKILL: {@link Supervisor.stop} had to escalate, or {@link Supervisor.kill}. */
   forced: boolean;
   /** errno code (`ENOENT`, `EACCES`) when the program could not be started at all. */
   spawnError?: string;
@@ -85,6 +85,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #stopRequested = false;
   #forced = false;
   #restarting: Promise<ChildExit> | undefined;
+  #shuttingDown = false;
 
   constructor(opts: SupervisorOptions) {
     super();
@@ -209,6 +210,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
+   * Sends SIGKILL to the current child; its exit is reported with `forced: true`.
+   * @returns false when there is no live child to kill.
+   */
+  kill(): boolean {
+    if (!this.#running || this.#child === undefined) return false;
+    const sent = this.#child.kill('SIGKILL');
+    if (sent) this.#forced = true;
+    return sent;
+  }
+
+  /**
+   * The agent itself is stopping: from now on {@link restart} (also one already under way) stops
+   * the child but starts no new one, so a rotation never spawns a child only to see it killed.
+   */
+  shutDown(): void {
+    this.#shuttingDown = true;
+  }
+
+  /** True once {@link shutDown} was called. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
    * Stops the child deliberately: the stop signal, then SIGKILL if it is still alive after the
    * kill timeout. The exit is reported with `stopped: true`, so it is never read as a crash.
    * Resolves at once with the last exit when no child is running.
@@ -224,22 +249,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       child.kill(this.#opts.stopSignal ?? 'SIGTERM');
       const timedOut = await Promise.race([exited.then(() => false), timer.promise.then(() => true)]);
       timer.cancel();
-      if (timedOut) {
-        this.#forced = true;
-        child.kill('SIGKILL');
-      }
+      if (timedOut) this.kill();
       return exited;
     })();
     return this.#stopping;
   }
 
   /**
-   * Stops the current child (if any) and starts a new one with `env`.
+   * Stops the current child (if any) and starts a new one with `env`, unless {@link shutDown}
+   * was called by then: the stopped child's exit is then the last one.
    * @returns the stopped child's exit.
    */
   async restart(env: Record<string, string>): Promise<ChildExit> {
     const run = (async () => {
       const previous = await this.stop();
+      if (this.#shuttingDown) return previous;
       this.#env = env;
       this.start();
       return previous;
@@ -290,6 +314,11 @@ export interface ForwardOptions {
    * signal). The agent still catches them, so it outlives the child and reports its status.
    */
   isTty: boolean;
+  /**
+   * Called after each {@link terminatingSignals terminating signal} (SIGTERM, SIGINT, SIGQUIT) was
+   * handled, also when it was not forwarded because the terminal had delivered it.
+   */
+  onTerminate?: (sig: NodeJS.Signals) => void;
 }
 
 /**
@@ -301,12 +330,12 @@ export interface ForwardOptions {
 export function forwardSignals(target: SignalTarget, opts: ForwardOptions): () => void {
   const listeners = new Map<NodeJS.Signals, () => void>();
   for (const sig of forwardedSignals) {
-    const skip = opts.isTty && terminalSignals.has(sig);
-    const listener = skip
-      ? () => {}
-      : () => {
-          target.signal(sig);
-        };
+    const forward = !(opts.isTty && terminalSignals.has(sig));
+    const terminating = terminatingSignals.has(sig);
+    const listener = () => {
+      if (forward) target.signal(sig);
+      if (terminating) opts.onTerminate?.(sig);
+    };
     listeners.set(sig, listener);
     process.on(sig, listener);
   }
@@ -330,10 +359,21 @@ export interface RunSupervisedOptions extends SupervisorOptions {
 
 let warnedPid1 = false;
 
+/** `300ms`, `2s`, `1.5s`: a kill timeout as a person would write it. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+}
+
 /**
  * Supervise mode: starts the child, forwards signals to it, and resolves with its exit once it
- * ends for good (restarts are followed). Signals are only forwarded, as tini does: if the child
- * ignores a forwarded SIGTERM, the agent keeps waiting; only `stop()` escalates to SIGKILL.
+ * ends for good (restarts are followed). When the agent itself is told to stop (SIGTERM, SIGINT,
+ * SIGQUIT), the signal is forwarded as usual and the first one starts the kill timer: a child
+ * still alive `killTimeoutMs` later gets SIGKILL (logged once at warn), so the agent exits 137
+ * before Docker's or Kubernetes' own grace period runs out. Later terminating signals are still
+ * forwarded (a second Ctrl-C means "I mean it") but neither restart nor shorten the timer. On a
+ * TTY the timer starts even for the SIGINT/SIGQUIT that are not forwarded (the terminal delivered
+ * them); so a `kill -INT` aimed at the agent alone ends with SIGKILL for a child that never saw it.
+ * A restart under way then starts no new child ({@link Supervisor.shutDown}).
  * The caller exits with `exit.exitCode`.
  */
 export async function runSupervised(opts: RunSupervisedOptions): Promise<ChildExit> {
@@ -346,11 +386,33 @@ export async function runSupervised(opts: RunSupervisedOptions): Promise<ChildEx
   }
   const supervisor = new Supervisor(opts);
   opts.onSupervisor?.(supervisor);
-  const dispose = forwardSignals(supervisor, { isTty: opts.isTty ?? isatty(0) });
+  const killTimeoutMs = opts.killTimeoutMs ?? 10_000;
+  let killTimer: NodeJS.Timeout | undefined;
+  const clearKillTimer = () => clearTimeout(killTimer);
+  const onTerminate = (sig: NodeJS.Signals) => {
+    if (supervisor.shuttingDown) return;
+    supervisor.shutDown();
+    if (!supervisor.running) return;
+    // Any exit from now on is the last one: shutDown() keeps a restart from starting a new child.
+    supervisor.once('exit', clearKillTimer);
+    killTimer = setTimeout(() => {
+      const pid = supervisor.pid;
+      if (supervisor.kill()) {
+        opts.logger.warn(`child did not exit within ${formatMs(killTimeoutMs)} of ${sig}; sent SIGKILL`, {
+          pid,
+        });
+      }
+    }, killTimeoutMs);
+    // The child's own handle keeps the agent alive while it runs; the timer alone must not.
+    killTimer.unref();
+  };
+  const dispose = forwardSignals(supervisor, { isTty: opts.isTty ?? isatty(0), onTerminate });
   try {
     supervisor.start();
     return await supervisor.wait();
   } finally {
     dispose();
+    clearKillTimer();
+    supervisor.removeListener('exit', clearKillTimer);
   }
 }

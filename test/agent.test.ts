@@ -119,6 +119,27 @@ describe('secrun run: resolution', () => {
     );
   });
 
+  test('when one reference is malformed and another fails to resolve then both are listed', async () => {
+    const r = await runSecrun(
+      ['run', '--env', 'A=vault:secret/app/api#nope', '--env', 'B=valut:x', '--', NODE, '-e', '0'],
+      bed.env,
+    );
+    assert.ok(r.code === 64 || r.code === 65, `exit ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, /could not resolve 2 secrets/);
+    assert.match(r.stderr, /\bA +vault:secret\/app\/api#nope +no field "nope"/);
+    assert.match(r.stderr, /\bB +\(not a reference\)/);
+  });
+
+  test('when an inherited value looks like a mistyped scheme then secrun warns without printing it', async () => {
+    const r = await runSecrun(['run', '--', NODE, '-e', '0'], {
+      ...bed.env,
+      DB_PW: `valut:${bed.canaries.apiKey}`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /DB_PW looks like a mistyped vault: reference/);
+    assert.deepEqual(findCanaries(bed.canaries, r.stderr), []);
+  });
+
   test('when the token may not read a secret then the exit is 77 and the error says permission denied', async () => {
     const env = { ...bed.env, VAULT_TOKEN: bed.canaries.appToken ?? '', DB: 'vault:secret/app/db#password' };
     const r = await runSecrun(['run', '--', NODE, '-e', "process.stdout.write('STARTED')"], env);

@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildChildEnv } from '../src/child-env.ts';
-import { RefError, SecrunError } from '../src/errors.ts';
-import { collectRefs, isRef, parseRef, pickField } from '../src/refs.ts';
+import { RefError, ResolveError, SecrunError } from '../src/errors.ts';
+import {
+  collectRefs,
+  importNames,
+  isEnvRef,
+  isProtectedImportName,
+  nearMissScheme,
+  parseRef,
+  pickField,
+} from '../src/refs.ts';
 
 const SCHEMES = [
   'vault:',
@@ -58,7 +66,13 @@ test('when any string follows a scheme then parseRef returns or throws a RefErro
   );
 });
 
-const notRef = fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !isRef(s));
+// Not env references: anything without a scheme, plus bare ARNs without #field or ?options.
+const notRef = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !isEnvRef(s)),
+  fc
+    .stringMatching(/^[A-Za-z0-9/_+=.@-]{1,30}$/)
+    .map((name) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}`),
+);
 const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,10}$/).filter((n) => n !== '__proto__');
 
 test('when a value is not a reference then collectRefs and buildChildEnv pass it through untouched', () => {
@@ -175,5 +189,85 @@ test('when pickField fails then its message never contains a value (canaries)', 
       },
     ),
     { numRuns: 500 },
+  );
+});
+
+test('when a scheme is mistyped by one edit then nearMissScheme names it, and never flags a reference', () => {
+  const letter = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz-'.split(''));
+  const edit = fc.record({
+    kind: fc.constantFrom('insert', 'delete', 'replace', 'swap'),
+    at: fc.nat({ max: 5 }),
+    letter,
+  });
+  fc.assert(
+    fc.property(fc.constantFrom('vault', 'awssm'), edit, tricky, (scheme, e, rest) => {
+      const at = Math.min(e.at, scheme.length - 1);
+      let word = scheme;
+      if (e.kind === 'insert') word = scheme.slice(0, at) + e.letter + scheme.slice(at);
+      if (e.kind === 'delete') word = scheme.slice(0, at) + scheme.slice(at + 1);
+      if (e.kind === 'replace') word = scheme.slice(0, at) + e.letter + scheme.slice(at + 1);
+      if (e.kind === 'swap' && at + 1 < scheme.length)
+        word = scheme.slice(0, at) + scheme[at + 1] + scheme[at] + scheme.slice(at + 2);
+      fc.pre(/^[a-z]/.test(word));
+      const value = `${word}:${rest}`;
+      if (word === scheme) assert.equal(nearMissScheme(value), undefined, 'a reference is not a near miss');
+      else assert.equal(nearMissScheme(value), `${scheme}:`, value);
+    }),
+    { numRuns: 1000 },
+  );
+  fc.assert(
+    fc.property(fc.constantFrom(...SCHEMES), tricky, (scheme, rest) => {
+      assert.equal(nearMissScheme(scheme + rest), undefined);
+    }),
+  );
+});
+
+test('when an explicit value is not a reference then no failure text contains it (canaries)', () => {
+  const canary = fc.stringMatching(/^[A-Za-z0-9:/@._-]{0,20}$/).map((s) => `CANARY${s}`);
+  fc.assert(
+    fc.property(
+      canary,
+      envName,
+      fc.constantFrom('flag', 'config'),
+      fc.boolean(),
+      (value, name, source, badName) => {
+        const variable = badName ? `1${name}` : name;
+        try {
+          collectRefs({
+            env: {},
+            scanEnv: true,
+            explicit: [{ name: variable, ref: value, source }],
+            imports: [{ ref: value, source }],
+          });
+          assert.fail('expected a ResolveError');
+        } catch (err) {
+          assert.ok(err instanceof ResolveError, String(err));
+          assert.equal(err.exitCode, source === 'flag' ? 64 : 78);
+          assert.ok(!err.message.includes('CANARY'), err.message);
+          assert.ok(!JSON.stringify(err.toJSON()).includes('CANARY'));
+        }
+      },
+    ),
+  );
+});
+
+test('when fields are imported under any prefix then no protected variable name comes out', () => {
+  const field = fc.string({ unit: 'grapheme-ascii', maxLength: 16 });
+  const prefix = fc.oneof(
+    fc.constant(''),
+    fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/),
+    fc.constantFrom('LD_', 'NODE_', 'PYTHON', 'ld_', 'AWS', 'SSL_CERT_'),
+  );
+  fc.assert(
+    fc.property(fc.array(field, { maxLength: 6 }), prefix, (fields, pre) => {
+      try {
+        for (const name of importNames(fields, pre).values()) {
+          assert.equal(isProtectedImportName(name), false, name);
+        }
+      } catch (err) {
+        assert.ok(err instanceof RefError, String(err));
+      }
+    }),
+    { numRuns: 1000 },
   );
 });

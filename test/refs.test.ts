@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { buildChildEnv } from '../src/child-env.ts';
 import { ConfigError, NotFoundError, RefError, ResolveError, UsageError } from '../src/errors.ts';
 import {
   collectRefs,
   importNames,
   importValues,
+  isEnvRef,
+  isProtectedImportName,
   isRef,
   mergeImports,
+  NOT_A_REFERENCE,
+  nearMissScheme,
+  PROTECTED_IMPORT_NAMES,
+  PROTECTED_IMPORT_PREFIXES,
   parseRef,
   pickField,
   type SecretRef,
@@ -217,8 +224,14 @@ describe('parseRef: awssm and ARNs', () => {
     assert.equal(refCode('awssm:x?encoding=base64#f'), 'ref.conflictingOptions');
   });
 
-  test('when the text is not a reference then parseRef says ref.unknownScheme', () => {
-    assert.equal(refCode('postgres://x'), 'ref.unknownScheme');
+  test('when the text is not a reference then parseRef says ref.unknownScheme without echoing it', () => {
+    for (const text of ['postgres://u:CANARY@h', 'CANARY\uD800', 'valut:CANARY#x']) {
+      const err = thrown(() => parseRef(text));
+      assert.ok(err instanceof RefError);
+      assert.equal(err.code, 'ref.unknownScheme');
+      assert.ok(!err.message.includes('CANARY'), err.message);
+      assert.match(err.message, /not a reference/);
+    }
   });
 });
 
@@ -235,8 +248,7 @@ describe('pickField', () => {
     const err = thrown(() => pickField({ password: CANARY, username: 'u' }, undefined, ref('vault:db')));
     assert.ok(err instanceof NotFoundError);
     assert.equal(err.code, 'secret.fieldRequired');
-    assert.match(err.message, /"password", "username"/);
-    assert.match(err.message, /vault:db/);
+    assert.match(err.message, /^the secret has fields "password", "username"; add #<field>/);
     assert.ok(!err.message.includes(CANARY));
   });
 
@@ -486,5 +498,388 @@ describe('imports', () => {
       ]),
     );
     assert.match(err.message, /X is set by two imports \(import\[0\] and --import\)/);
+  });
+});
+
+const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf';
+
+describe('isEnvRef and bare ARNs in the environment', () => {
+  test('when a bare ARN has no #field and no options then it is not an env reference', () => {
+    assert.equal(isEnvRef(ARN), false);
+    assert.equal(isRef(ARN), true, 'explicit entries still treat it as a reference');
+  });
+
+  test('when a bare ARN has #field or ?options, or a value uses vault:/awssm:, then it is an env reference', () => {
+    for (const v of [
+      `${ARN}#password`,
+      `${ARN}?version-stage=AWSPREVIOUS`,
+      'vault:x',
+      `awssm:${ARN}`,
+      'awssm:x',
+    ]) {
+      assert.equal(isEnvRef(v), true, v);
+    }
+    for (const v of ['postgres://h', '', 'VAULT:x', 'arn:aws:s3:::bucket#x'])
+      assert.equal(isEnvRef(v), false, v);
+  });
+
+  test('when the environment holds a bare ARN without #field then it passes through to the child untouched', () => {
+    const env = { DB_SECRET_ARN: ARN, DB: `${ARN}#password`, STAGED: `${ARN}?version-stage=AWSCURRENT` };
+    const out = collectRefs({ env, scanEnv: true, explicit: [], imports: [] });
+    assert.deepEqual(out.refs.map((r) => r.variable).sort(), ['DB', 'STAGED']);
+    assert.deepEqual([...out.refVariables].sort(), ['DB', 'STAGED']);
+    const child = buildChildEnv({
+      inherited: env,
+      values: new Map([
+        ['DB', 'pw'],
+        ['STAGED', 'v'],
+      ]),
+      refVariables: out.refVariables,
+      agentCredentials: [],
+    });
+    assert.deepEqual(child, { DB_SECRET_ARN: ARN, DB: 'pw', STAGED: 'v' });
+  });
+
+  test('when an inherited ARN with #field is not resolved then buildChildEnv still refuses it', () => {
+    const err = thrown(() =>
+      buildChildEnv({ inherited: { DB: `${ARN}#password` }, values: new Map(), refVariables: [] }),
+    );
+    assert.equal((err as RefError).code, 'internal.unresolvedRef');
+  });
+
+  test('when an explicit entry is a bare ARN without #field then it is still a reference', () => {
+    const out = collectRefs({
+      env: {},
+      scanEnv: true,
+      explicit: [{ name: 'WHOLE', ref: ARN, source: 'flag' }],
+      imports: [],
+    });
+    assert.equal(out.refs[0]?.ref.path, ARN);
+    assert.equal(out.refs[0]?.ref.region, 'eu-west-1');
+  });
+});
+
+describe('nearMissScheme', () => {
+  test('when a scheme is one or two edits from vault: or awssm: then that scheme is returned', () => {
+    const cases: Array<[string, string]> = [
+      ['valut:secret/x#p', 'vault:'],
+      ['vualt:secret/x', 'vault:'],
+      ['vaul:secret/x', 'vault:'],
+      ['vaulr:x', 'vault:'],
+      ['vaaultt:x', 'vault:'],
+      ['VAULT:secret/x', 'vault:'],
+      ['Vault:secret/x', 'vault:'],
+      ['awsm:prod/x', 'awssm:'],
+      ['aws-sm:prod/x', 'awssm:'],
+      ['awsms:prod/x', 'awssm:'],
+      ['asssm:x', 'awssm:'],
+      ['AWSSM:x', 'awssm:'],
+    ];
+    for (const [value, scheme] of cases) assert.equal(nearMissScheme(value), scheme, value);
+  });
+
+  test('when a value is a reference, a URL, a common value or far from a scheme then nothing is returned', () => {
+    for (const v of [
+      'vault:secret/x',
+      'awssm:x',
+      ARN,
+      'postgres://u:p@h/db',
+      'https://example.com',
+      'http://x',
+      'redis://h',
+      'mysql://h',
+      'file:///x',
+      'aws:kms',
+      'ssm:/param',
+      'asm:x',
+      'valut',
+      'valut/secret/x',
+      ':0',
+      'a:b:c',
+      '/usr/bin:/bin',
+      'rs=0:di=01;34',
+      'vau1t:x',
+      'Valut:x',
+      'vaultvaultvault:x',
+      'default:x',
+      'local:x',
+    ]) {
+      assert.equal(nearMissScheme(v), undefined, v);
+    }
+  });
+
+  test('when the environment holds a mistyped scheme then collectRefs reports the variable and scheme only', () => {
+    const env = { DB: 'valut:secret/CANARY#p', OTHER: 'awsm:x', FINE: 'plain', SET: 'vualt:x' };
+    const out = collectRefs({
+      env,
+      scanEnv: true,
+      explicit: [{ name: 'SET', ref: 'vault:secret/set#p', source: 'flag' }],
+      imports: [],
+    });
+    assert.deepEqual(out.nearMisses, [
+      { variable: 'DB', scheme: 'vault:' },
+      { variable: 'OTHER', scheme: 'awssm:' },
+    ]);
+    assert.ok(!JSON.stringify(out.nearMisses).includes('CANARY'));
+    assert.equal(out.refVariables.size, 0, 'a near miss is not a reference: it passes through');
+    const off = collectRefs({ env, scanEnv: false, explicit: [], imports: [] });
+    assert.deepEqual(off.nearMisses, [], 'with --no-env-refs values are literals: no warning');
+  });
+});
+
+describe('collectRefs: values that are not references are never echoed', () => {
+  const SECRET = 'postgres://u:CANARY-pw@host/db';
+
+  test('when a --env value is not a reference then the failure hides it and is a usage error (64)', () => {
+    const err = thrown(() =>
+      collectRefs({
+        env: {},
+        scanEnv: true,
+        explicit: [{ name: 'A', ref: SECRET, source: 'flag' }],
+        imports: [],
+      }),
+    );
+    assert.ok(err instanceof ResolveError);
+    assert.equal(err.exitCode, 64);
+    const failure = err.failures[0];
+    assert.equal(failure?.ref, NOT_A_REFERENCE);
+    assert.ok(failure?.error instanceof UsageError);
+    assert.equal(failure?.error.code, 'ref.notAReference');
+    assert.ok(!err.message.includes('CANARY'), err.message);
+    assert.ok(!JSON.stringify(err.toJSON()).includes('CANARY'));
+    assert.match(err.message, /A +\(not a reference\) +the value is not a reference/);
+  });
+
+  test('when a config value is not a reference then the failure is a config error (78)', () => {
+    const err = thrown(() =>
+      collectRefs({
+        env: {},
+        scanEnv: true,
+        explicit: [{ name: 'A', ref: SECRET, source: 'config' }],
+        imports: [],
+      }),
+    );
+    assert.ok(err instanceof ResolveError);
+    assert.equal(err.exitCode, 78);
+    assert.ok(err.failures[0]?.error instanceof ConfigError);
+    assert.ok(!err.message.includes('CANARY'));
+  });
+
+  test('when a mistyped scheme is given explicitly then the message names the scheme it looks like, not the value', () => {
+    const err = thrown(() =>
+      collectRefs({
+        env: {},
+        scanEnv: true,
+        explicit: [{ name: 'B', ref: 'valut:secret/CANARY#p', source: 'flag' }],
+        imports: [],
+      }),
+    );
+    assert.match(err.message, /typo of vault:/);
+    assert.ok(!err.message.includes('CANARY'));
+  });
+
+  test('when a bad variable name or a config import carries a non-reference value then it is not echoed', () => {
+    const err = thrown(() =>
+      collectRefs({
+        env: {},
+        scanEnv: true,
+        explicit: [{ name: '1A', ref: SECRET, source: 'flag' }],
+        imports: [
+          { ref: SECRET, source: 'config' },
+          { ref: SECRET, prefix: '9X', source: 'config' },
+        ],
+      }),
+    );
+    assert.ok(err instanceof ResolveError);
+    assert.equal(err.failures.length, 3);
+    for (const f of err.failures) assert.equal(f.ref, NOT_A_REFERENCE);
+    assert.equal(err.failures[1]?.error.code, 'ref.notAReference');
+    assert.ok(!err.message.includes('CANARY'), err.message);
+    assert.ok(!JSON.stringify(err.toJSON()).includes('CANARY'));
+  });
+});
+
+describe('collectRefs: deferErrors', () => {
+  const input = {
+    env: { DB: 'vault:secret/db#p', E: 'vault:x?version=0' },
+    scanEnv: true,
+    explicit: [
+      { name: 'B', ref: 'valut:x', source: 'flag' as const },
+      { name: 'C', ref: 'vault:secret/c#f', source: 'flag' as const },
+    ],
+    imports: [
+      { ref: 'vault:', source: 'flag' as const },
+      { ref: 'vault:secret/app', prefix: 'APP_', source: 'config' as const },
+    ],
+  };
+
+  test('when deferErrors is set then bad entries are returned and every valid reference is collected', () => {
+    const out = collectRefs({ ...input, deferErrors: true });
+    assert.deepEqual(out.refs.map((r) => r.variable).sort(), ['C', 'DB']);
+    assert.deepEqual(
+      out.imports.map((i) => i.label),
+      ['import[0]'],
+    );
+    assert.deepEqual(out.failures.map((f) => [f.variable, f.error.code]).sort(), [
+      ['--import', 'ref.emptyPath'],
+      ['B', 'ref.notAReference'],
+      ['E', 'ref.badVersion'],
+    ]);
+    assert.deepEqual([...out.refVariables].sort(), ['DB', 'E']);
+  });
+
+  test('when deferErrors is not set then the same input throws, and a clean input has no failures', () => {
+    const err = thrown(() => collectRefs(input));
+    assert.ok(err instanceof ResolveError);
+    assert.equal(err.failures.length, 3);
+    assert.deepEqual(collectRefs({ env: {}, scanEnv: true, explicit: [], imports: [] }).failures, []);
+  });
+});
+
+describe('imports: protected variables', () => {
+  const CANARY = 'CANARY-evil';
+
+  test('when an import without prefix has fields path and ld_preload then it fails naming fields and variables, not values', () => {
+    const imp = { ref: parseRef('vault:secret/x'), prefix: '' };
+    const err = thrown(() => importValues({ path: CANARY, ld_preload: CANARY, ok: 'v' }, imp));
+    assert.ok(err instanceof RefError);
+    assert.equal(err.code, 'ref.importProtected');
+    assert.match(err.message, /field "path" would set PATH/);
+    assert.match(err.message, /field "ld_preload" would set LD_PRELOAD/);
+    assert.match(err.message, /prefix/);
+    assert.ok(!err.message.includes(CANARY));
+    assert.ok(!JSON.stringify(err.toJSON()).includes(CANARY));
+  });
+
+  test('when any protected name or prefix would be imported without a prefix then it is refused', () => {
+    const fields = [
+      ...PROTECTED_IMPORT_NAMES.map((n) => n.toLowerCase()),
+      ...PROTECTED_IMPORT_PREFIXES.map((p) => `${p.toLowerCase()}anything`),
+      'dyld_insert_libraries',
+      'aws_secret_access_key',
+      'vault_token',
+      'secrun_log_level',
+    ];
+    for (const field of fields) {
+      const err = thrown(() => importNames([field], ''));
+      assert.equal((err as RefError).code, 'ref.importProtected', field);
+    }
+    for (const name of ['PATH', 'ld_preload', 'Node_Options', 'AWS_REGION']) {
+      assert.equal(isProtectedImportName(name), true, name);
+    }
+    for (const name of ['APP_PATH', 'PATHS', 'LANG', 'LC_ALL', 'DB_PASSWORD', 'NODE_ENV']) {
+      assert.equal(isProtectedImportName(name), false, name);
+    }
+  });
+
+  test('when a prefix is given then the prefixed names are checked too', () => {
+    assert.deepEqual(Object.fromEntries(importNames(['path', 'home'], 'APP_')), {
+      path: 'APP_PATH',
+      home: 'APP_HOME',
+    });
+    const err = thrown(() => importNames(['options', 'env'], 'NODE_'));
+    assert.equal((err as RefError).code, 'ref.importProtected');
+    assert.match(err.message, /field "options" would set NODE_OPTIONS/);
+    assert.match(err.message, /choose another prefix/);
+    assert.equal((thrown(() => importNames(['', 'x'], 'PATH')) as RefError).code, 'ref.importProtected');
+  });
+
+  test('when an import prefix is itself protected then collectRefs refuses it with the source exit code', () => {
+    for (const [prefix, source, exitCode] of [
+      ['LD_', 'flag', 64],
+      ['ld_', 'flag', 64],
+      ['AWS_', 'config', 78],
+      ['VAULT_X', 'config', 78],
+    ] as const) {
+      const err = thrown(() =>
+        collectRefs({
+          env: {},
+          scanEnv: true,
+          explicit: [],
+          imports: [{ ref: 'vault:secret/x', prefix, source }],
+        }),
+      );
+      assert.ok(err instanceof ResolveError, prefix);
+      assert.equal(err.failures[0]?.error.code, 'ref.importProtected', prefix);
+      assert.equal(err.failures[0]?.error.exitCode, exitCode, prefix);
+    }
+  });
+
+  test('when an explicit entry names a protected variable then it is allowed: the user named it', () => {
+    const out = collectRefs({
+      env: {},
+      scanEnv: true,
+      explicit: [
+        { name: 'PATH', ref: 'vault:secret/x#path', source: 'flag' },
+        { name: 'NODE_OPTIONS', ref: 'vault:secret/x#opts', source: 'config' },
+      ],
+      imports: [],
+    });
+    assert.deepEqual(out.refs.map((r) => r.variable).sort(), ['NODE_OPTIONS', 'PATH']);
+  });
+
+  test('when mergeImports is handed a protected name then it fails closed even if an explicit entry shadows it', () => {
+    for (const explicit of [new Set<string>(), new Set(['LD_PRELOAD'])]) {
+      const err = thrown(() =>
+        mergeImports(explicit, [{ label: '--import', vars: new Map([['LD_PRELOAD', CANARY]]) }]),
+      );
+      assert.equal((err as RefError).code, 'ref.importProtected');
+      assert.match(err.message, /--import would set LD_PRELOAD/);
+      assert.ok(!err.message.includes(CANARY));
+    }
+  });
+});
+
+describe('messages do not repeat the reference', () => {
+  test('when a field is missing then the ResolveError line shows the reference once', () => {
+    const ref = parseRef('vault:secret/app#f');
+    const cause = thrown(() => pickField({ a: '1', b: '2' }, ref.field, ref)) as NotFoundError;
+    assert.equal(cause.message, 'no field "f"; the secret has fields "a", "b"');
+    const line =
+      new ResolveError([{ variable: 'DB', ref: ref.raw, error: cause }]).message.split('\n')[1] ?? '';
+    assert.equal(line.split('vault:secret/app#f').length - 1, 1, line);
+  });
+
+  test('when any pickField or importValues error is raised then it does not start with the reference', () => {
+    const r = (raw: string) => parseRef(raw);
+    const errors = [
+      thrown(() => pickField({ a: 1 }, undefined, r('vault:x'))),
+      thrown(() => pickField({ a: null }, r('vault:x#a').field, r('vault:x#a'))),
+      thrown(() => pickField('plain', r('awssm:x#a').field, r('awssm:x#a'))),
+      thrown(() => pickField(new Uint8Array([0xff]), undefined, r('awssm:x'))),
+      thrown(() => importValues('plain', { ref: r('awssm:x'), prefix: '' })),
+      thrown(() => importNames(['a-b', 'a_b'], 'P_', 'vault:x')),
+    ];
+    for (const err of errors) {
+      assert.ok(!/^(reference|import) "/.test(err.message), err.message);
+      assert.ok(!err.message.includes('vault:x') && !err.message.includes('awssm:x'), err.message);
+    }
+  });
+
+  test('when a plain-string secret is imported then the error says an import needs a JSON object', () => {
+    const err = thrown(() => importValues('CANARY-plain', { ref: parseRef('awssm:plain/str'), prefix: '' }));
+    assert.equal((err as NotFoundError).code, 'secret.notJson');
+    assert.match(err.message, /^an import needs a secret that is a JSON object/);
+    assert.match(err.message, /a plain string/);
+    assert.ok(!err.message.includes('#(all fields)'), err.message);
+    assert.ok(!err.message.includes('remove the #field'), err.message);
+    assert.ok(!err.message.includes('CANARY'));
+    const bin = thrown(() => importValues(new Uint8Array([0xff]), { ref: parseRef('awssm:x'), prefix: '' }));
+    assert.match(bin.message, /^an import needs .* binary/);
+    const num = thrown(() => importValues('5432', { ref: parseRef('awssm:x'), prefix: '' }));
+    assert.match(num.message, /the secret is a JSON number/);
+  });
+
+  test('when a secret is malformed JSON or a JSON scalar then #field says it is not a JSON object, not a plain string', () => {
+    const r = parseRef('awssm:x#a');
+    const bad = thrown(() => pickField('{"a": CANARY', r.field, r));
+    assert.equal((bad as NotFoundError).code, 'secret.notJson');
+    assert.match(bad.message, /not a JSON object: it is text that starts like JSON but does not parse/);
+    assert.ok(!bad.message.includes('plain string'));
+    assert.ok(!bad.message.includes('CANARY'));
+    const scalar = thrown(() => pickField('5432', r.field, r));
+    assert.match(scalar.message, /is a JSON number, not a JSON object/);
+    const plain = thrown(() => pickField('CANARY', r.field, r));
+    assert.match(plain.message, /a plain string, not JSON/);
   });
 });

@@ -223,6 +223,134 @@ describe('runSupervised (in a separate supervising process)', () => {
     await waitUntil('the orphaned child to be gone', () => !isAlive(pid));
   });
 
+  describe('kill timeout after the supervisor is told to stop', () => {
+    const killLines = (stderr: string): string[] => lines(stderr).filter((l) => l.includes('sent SIGKILL'));
+    const received = (h: Harness): string[] => lines(h.stdout()).filter((l) => !l.startsWith('ready '));
+
+    test('when the child ignores SIGTERM then it gets SIGKILL after the kill timeout and the supervisor exits 137', async (t) => {
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
+        env: childEnv,
+        isTty: false,
+        killTimeoutMs: 300,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      const sentAt = Date.now();
+      h.child.kill('SIGTERM');
+      const closed = await h.closed();
+      const elapsed = Date.now() - sentAt;
+      assert.deepEqual(closed, { code: 137, signal: null }, h.stderr());
+      assert.ok(elapsed >= 250, `SIGKILL came after the kill timeout, not at once (${elapsed} ms)`);
+      const result = harnessResult(h.stderr());
+      assert.deepEqual(result, {
+        code: null,
+        signal: 'SIGKILL',
+        exitCode: 137,
+        stopped: false,
+        forced: true,
+      });
+      const pid = /^CHILD (\d+)$/m.exec(h.stderr())?.[1];
+      assert.deepEqual(killLines(h.stderr()), [
+        `secrun: warn: child did not exit within 300ms of SIGTERM; sent SIGKILL pid=${pid}`,
+      ]);
+      assert.deepEqual(received(h), ['SIGTERM'], 'SIGTERM was forwarded once, before SIGKILL');
+    });
+
+    test('when the child dies by SIGTERM then it is not killed, 143 passes through and no timer is left', async (t) => {
+      // naturalExit: a kill timer still armed would keep the harness alive for a minute.
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
+        env: childEnv,
+        isTty: false,
+        killTimeoutMs: 60_000,
+        naturalExit: true,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      h.child.kill('SIGTERM');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
+      const result = harnessResult(h.stderr());
+      assert.deepEqual(result, {
+        code: null,
+        signal: 'SIGTERM',
+        exitCode: 143,
+        stopped: false,
+        forced: false,
+      });
+      assert.deepEqual(killLines(h.stderr()), []);
+    });
+
+    test('when the child exits with its own code within the kill timeout then that code passes through', async (t) => {
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('exit-after-signal.mjs'), 'SIGTERM', '200', '7'],
+        env: childEnv,
+        isTty: false,
+        killTimeoutMs: 10_000,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      h.child.kill('SIGTERM');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 7, signal: null }, h.stderr());
+      assert.equal(harnessResult(h.stderr()).forced, false);
+      assert.deepEqual(killLines(h.stderr()), []);
+    });
+
+    test('when the supervisor gets SIGHUP then the kill timer does not start', async (t) => {
+      // The child exits 0 one second after SIGHUP; a timer started by SIGHUP would kill it at 200 ms.
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('exit-after-signal.mjs'), 'SIGHUP', '1000', '0'],
+        env: childEnv,
+        isTty: false,
+        killTimeoutMs: 200,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      h.child.kill('SIGHUP');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 0, signal: null }, h.stderr());
+      assert.deepEqual(received(h), ['SIGHUP']);
+      assert.deepEqual(killLines(h.stderr()), []);
+    });
+
+    test('when a second terminating signal comes within the kill timeout then it is forwarded too', async (t) => {
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('print-signals.mjs'), 'SIGINT', 'reraise'],
+        env: childEnv,
+        isTty: false,
+        killTimeoutMs: 30_000,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      h.child.kill('SIGTERM');
+      await waitUntil('the child to print SIGTERM', () => received(h).includes('SIGTERM'));
+      h.child.kill('SIGINT');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 130, signal: null }, h.stderr());
+      assert.deepEqual(received(h), ['SIGTERM', 'SIGINT']);
+      assert.equal(harnessResult(h.stderr()).forced, false);
+    });
+
+    test('when stdin is a TTY then SIGINT is not forwarded but still starts the kill timer', async (t) => {
+      const h = startHarness(t, {
+        file: node,
+        args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
+        env: childEnv,
+        isTty: true,
+        killTimeoutMs: 300,
+      });
+      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+      h.child.kill('SIGINT');
+      const closed = await h.closed();
+      assert.deepEqual(closed, { code: 137, signal: null }, h.stderr());
+      assert.deepEqual(received(h), [], 'SIGINT was not delivered a second time');
+      assert.equal(killLines(h.stderr()).length, 1, h.stderr());
+      assert.match(killLines(h.stderr())[0]!, /within 300ms of SIGINT; sent SIGKILL/);
+    });
+  });
+
   const unshare = findUnshare();
   const unshareWorks =
     unshare !== undefined &&
@@ -328,6 +456,36 @@ describe('forwardSignals', () => {
       process.kill(process.pid, 'SIGHUP');
       await waitUntil('SIGHUP to be forwarded', () => got.includes('SIGHUP'));
       assert.deepEqual(got, ['SIGHUP']);
+    } finally {
+      dispose();
+    }
+  });
+
+  test('when on a TTY then every terminating signal reaches onTerminate, forwarded or not', async () => {
+    const seen: string[] = [];
+    const dispose = forwardSignals(
+      { signal: (s) => seen.push(`forward ${s}`) > 0 },
+      { isTty: true, onTerminate: (s) => seen.push(`terminate ${s}`) },
+    );
+    try {
+      for (const [sig, last] of [
+        ['SIGINT', 'terminate SIGINT'],
+        ['SIGHUP', 'forward SIGHUP'],
+        ['SIGQUIT', 'terminate SIGQUIT'],
+        ['SIGUSR2', 'forward SIGUSR2'],
+        ['SIGTERM', 'terminate SIGTERM'],
+      ] as const) {
+        process.kill(process.pid, sig);
+        await waitUntil(`${sig} to be handled`, () => seen.includes(last));
+      }
+      assert.deepEqual(seen, [
+        'terminate SIGINT',
+        'forward SIGHUP',
+        'terminate SIGQUIT',
+        'forward SIGUSR2',
+        'forward SIGTERM',
+        'terminate SIGTERM',
+      ]);
     } finally {
       dispose();
     }
@@ -447,6 +605,31 @@ describe('Supervisor', () => {
     sup.signal('SIGTERM');
     const final = await waited;
     assert.deepEqual(final, { code: null, signal: 'SIGTERM', exitCode: 143, stopped: false, forced: false });
+  });
+
+  test('when shut down while a restart stops the child then no new child is started', async (t) => {
+    const out = recorder();
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
+      env: childEnv,
+      killTimeoutMs: 300,
+      output: () => ({ stdout: out.stream() }),
+    });
+    const starts: number[] = [];
+    sup.on('start', (pid) => starts.push(pid));
+    sup.start();
+    t.after(() => sup.signal('SIGKILL'));
+    const waited = sup.wait();
+    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    const restarting = sup.restart({ ...childEnv, GENERATION: 'b' });
+    await waitUntil('the restart to send the stop signal', () => lines(out.text()).includes('SIGTERM'));
+    sup.shutDown();
+    const previous = await restarting;
+    assert.deepEqual(previous, { code: null, signal: 'SIGKILL', exitCode: 137, stopped: true, forced: true });
+    assert.equal(starts.length, 1, 'no second child');
+    assert.equal(sup.running, false);
+    assert.equal(await waited, previous, 'wait() ends with the stopped child');
   });
 
   test('when this process has a canary env var then the child does not see it', async (t) => {
