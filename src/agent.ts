@@ -82,6 +82,10 @@ export async function runCommand(req: {
     // Every value read, now and by later re-reads: the audit stream's redaction backstop.
     const known = new Set<string>(resolution.values.values());
     const audit = createAudit({ target: settings.audit, secrets: () => known });
+    if (audit.enabled && registry.loaded().includes('vault')) {
+      const login = ((await registry.get('vault')) as VaultProvider).loginSummary;
+      if (login) audit.record('auth.login', { provider: 'vault', ...login });
+    }
     recordReads(audit, resolution);
     const leased = resolution.documents.filter((d) => d.lease);
     const needsParent = leased.length > 0 || settings.watchMs !== undefined || settings.mask;

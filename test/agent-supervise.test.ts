@@ -106,7 +106,7 @@ describe('secrun run: long-running services', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => (JSON.parse(l) as { event: string }).event);
-    for (const e of ['secret.read', 'child.start', 'child.exit', 'lease.revoke']) {
+    for (const e of ['auth.login', 'secret.read', 'child.start', 'child.exit', 'lease.revoke']) {
       assert.ok(events.includes(e), `audit has ${e}: ${events.join(', ')}`);
     }
     assert.deepEqual(findCanaries(bed.canaries, r.stderr()), []);

@@ -92,6 +92,18 @@ export interface VaultProviderOptions {
   lookup?: VaultClientOptions['lookup'];
 }
 
+/** A login, as the audit stream records it: never the token. */
+export interface VaultLoginSummary {
+  method: string;
+  mount?: string;
+  accessor?: string;
+  policies?: string[];
+  ttl?: number;
+  renewable?: boolean;
+  /** True when the agent logged in (and so revokes the token). */
+  owned: boolean;
+}
+
 /** `auth/token/lookup-self`, reduced to what the supervisor needs. */
 export interface VaultTokenInfo {
   /** Seconds left; 0 with `expireTime` null means it never expires (root). */
@@ -173,6 +185,8 @@ export interface VaultProvider extends Provider, VaultSession {
   readonly scheme: 'vault';
   /** The auth method in use, once authenticated. */
   readonly authMethod: string | undefined;
+  /** What the login returned (no token), once authenticated; for the audit stream. */
+  readonly loginSummary: VaultLoginSummary | undefined;
   /**
    * Authenticates if needed, then describes the token (`auth/token/lookup-self`, falling back to
    * what the login returned when lookup-self is denied) and the certificates in use.
@@ -339,6 +353,18 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
     },
     get authMethod() {
       return authResult?.method;
+    },
+    get loginSummary() {
+      if (!authResult) return undefined;
+      const r = authResult as VaultAuthResult &
+        Omit<Partial<VaultLoginSummary>, 'ttl'> & { leaseDuration?: number };
+      const summary: VaultLoginSummary = { method: r.method, owned: r.owned === true };
+      if (r.mount) summary.mount = r.mount;
+      if (r.accessor) summary.accessor = r.accessor;
+      if (r.policies) summary.policies = r.policies;
+      if (r.leaseDuration !== undefined) summary.ttl = r.leaseDuration;
+      if (r.renewable !== undefined) summary.renewable = r.renewable;
+      return summary;
     },
 
     async readAll(requests, signal) {
