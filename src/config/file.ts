@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ConfigError } from '../errors.ts';
+import type { LogFormat, LogLevel } from '../log.ts';
+import { type FindConfigOptions, findConfigFile } from './find.ts';
+import { fileLine, type KeyPath, keyLineFinder } from './key-lines.ts';
+import { type SchemaProblem, schemaProblems } from './schema.ts';
+import { type Mode, parseDuration, parseOnChange, type VaultAuthMethod } from './values.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Vault auth settings as written in the file (`vault.auth`). */
+export interface VaultAuthConfig {
+  method?: VaultAuthMethod;
+  mount?: string;
+  role?: string;
+  role_id?: string;
+  role_id_file?: string;
+  secret_id_file?: string;
+  secret_id_env?: string;
+  wrapped?: boolean;
+  wrapped_path?: string;
+  token_file?: string;
+  jwt_file?: string;
+  jwt_env?: string;
+  audience?: string;
+  name?: string;
+}
+
+/** The configuration file after schema validation (keys as written, snake_case). */
+export interface ConfigFile {
+  $schema?: string;
+  vault?: {
+    address?: string;
+    namespace?: string;
+    allow_insecure_http?: boolean;
+    auth?: VaultAuthConfig;
+    tls?: {
+      ca?: string;
+      capath?: string;
+      cert?: string;
+      key?: string;
+      server_name?: string;
+      skip_verify?: boolean;
+    };
+  };
+  aws?: { region?: string; endpoint?: string };
+  env?: Record<string, string | { ref: string; on_change?: string }>;
+  import?: Array<string | { ref: string; prefix?: string }>;
+  mode?: Mode;
+  pristine?: boolean;
+  keep?: string[];
+  drop?: string[];
+  timeout?: string | number;
+  kill_timeout?: string | number;
+  log_level?: LogLevel;
+  log_format?: LogFormat;
+  on_change?: string;
+  watch?: string | number;
+  mask?: boolean;
+  splay?: string | number;
+  revoke?: boolean;
+  audit?: string;
+}
+
+/** A loaded, validated configuration file. */
+export interface LoadedConfig {
+  /** Absolute path of the file. */
+  file: string;
+  data: ConfigFile;
+  /** 1-based line of the key at `path` (e.g. `['vault', 'auth', 'method']`), when known. */
+  lineOf(path: KeyPath): number | undefined;
+}
+
+/**
+ * Parses and validates config text (YAML or JSON). Every problem is reported in one ConfigError
+ * naming the key path and line, e.g. `secrun.yaml:4: vault.auth.methd: unknown key`.
+ *
+ * @throws ConfigError `config.syntax` or `config.invalid` (exit 78).
+ */
+export function parseConfig(text: string, file = '<config>'): LoadedConfig {
+  const { LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
+      return `${fileLine(file, line)}: invalid YAML/JSON: ${e.message.split('\n')[0]}`;
+    });
+    throw new ConfigError(lines.join('\n'), 'config.syntax', { path: file });
+  }
+  const lineOf = keyLineFinder(doc, lineCounter);
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(
+      `${file}:1: the config must be a mapping of keys (vault:, env:, ...)`,
+      'config.invalid',
+      {
+        path: file,
+      },
+    );
+  }
+  const located = (problems: SchemaProblem[]) => problems.map((p) => ({ ...p, line: lineOf(p.path) }));
+  const schema = located(schemaProblems(data));
+  if (schema.length > 0)
+    throw invalidConfig(
+      file,
+      schema.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    );
+  const config = data as ConfigFile;
+  const values = located(valueProblems(config));
+  if (values.length > 0) throw invalidConfig(file, values);
+  return { file, data: config, lineOf };
+}
+
+/**
+ * Reads and validates a config file.
+ *
+ * @throws ConfigError `config.unreadable`, `config.syntax`, `config.invalid`.
+ */
+export function loadConfigFile(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`cannot read config file ${file}: ${code}`, 'config.unreadable', { path: file });
+  }
+  return parseConfig(text, file);
+}
+
+/** Finds (see {@link findConfigFile}) and loads the config file; undefined when there is none. */
+export function loadConfig(opts: FindConfigOptions): LoadedConfig | undefined {
+  const file = findConfigFile(opts);
+  return file === undefined ? undefined : loadConfigFile(file);
+}
+
+/** Values the schema lets through but the parsers refuse (`on_change` signals, duration limits). */
+function valueProblems(config: ConfigFile): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const check = <T>(path: KeyPath, value: T | undefined, parse: (value: T) => unknown): void => {
+    if (value === undefined) return;
+    try {
+      parse(value);
+    } catch (err) {
+      problems.push({ path, message: (err as Error).message });
+    }
+  };
+  check(['on_change'], config.on_change, parseOnChange);
+  for (const [name, entry] of Object.entries(config.env ?? {})) {
+    if (typeof entry === 'object') check(['env', name, 'on_change'], entry.on_change, parseOnChange);
+  }
+  for (const key of ['timeout', 'kill_timeout', 'watch'] as const) check([key], config[key], parseDuration);
+  return problems;
+}
+
+function invalidConfig(
+  file: string,
+  problems: Array<SchemaProblem & { line: number | undefined }>,
+): ConfigError {
+  const lines = problems.map(({ path, message, line }) => {
+    const where = path.length > 0 ? path.join('.') : '(top level)';
+    return `${fileLine(file, line)}: ${where}: ${message}`;
+  });
+  return new ConfigError(`invalid config file:\n${lines.join('\n')}`, 'config.invalid', { path: file });
+}
