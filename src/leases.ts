@@ -123,23 +123,6 @@ export function planAfterFailure(o: {
   return { next: 'replace', delayMs: Math.max(0, rereadAt - o.now) };
 }
 
-/**
- * Delay before acting on a change: the coalescing window plus a random splay, but never later
- * than `untilDeadlineMs` (time left before the credentials the child holds expire, minus the
- * time a restart needs), so a splay cannot outlast a dying lease.
- */
-export function actionDelayMs(o: {
-  coalesceMs: number;
-  splayMs: number;
-  random?: () => number;
-  untilDeadlineMs?: number;
-}): number {
-  const random = o.random ?? Math.random;
-  const wanted = Math.max(0, o.coalesceMs) + Math.max(0, o.splayMs) * random();
-  const delay = o.untilDeadlineMs === undefined ? wanted : Math.min(wanted, Math.max(0, o.untilDeadlineMs));
-  return Math.round(delay);
-}
-
 /** Why a {@link LeaseKeeper} stopped renewing and asked for a fresh lease or token. */
 export type ReplaceReason = 'capped' | 'not-renewable' | 'renew-failed';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { actionDelayMs } from '../src/change-scheduler.ts';
 import { NotFoundError, UnavailableError } from '../src/errors.ts';
 import {
-  actionDelayMs,
   type Clock,
   graceMs,
   isCapped,
