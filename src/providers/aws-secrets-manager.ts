@@ -23,6 +23,7 @@ import {
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { parseRetryAfter, type RetryDecision, withRetry } from '../retry.ts';
+import { isTlsErrorCode } from './net.ts';
 import type { DocumentRequest, DocumentResult, Provider, SecretDocument } from './provider.ts';
 import { DELETED_TOKEN, NO_STAGE_TOKEN, PINNED_TOKEN, stageOf } from './version-token.ts';
 
@@ -164,17 +165,6 @@ const AUTH_FAILURES = new Set([
   'MissingAuthenticationToken',
 ]);
 
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'INVALID_CA',
-  'HOSTNAME_MISMATCH',
-  'EPROTO',
-]);
-
 /**
  * The TLS error code (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`,
  * ...) of an error or of its `cause` chain, or undefined when the failure is not a TLS one.
@@ -183,7 +173,7 @@ export function tlsErrorCode(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 5 && cur !== null && typeof cur === 'object'; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && (TLS_CODES.has(code) || /^(CERT_|ERR_TLS_|ERR_SSL_)/.test(code))) {
+    if (typeof code === 'string' && isTlsErrorCode(code)) {
       return code;
     }
     cur = (cur as { cause?: unknown }).cause;

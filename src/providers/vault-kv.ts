@@ -1,3 +1,7 @@
+import type { VaultClient } from './vault/client.ts';
+import { VaultHttpError } from './vault/errors.ts';
+import { trimSlashes } from './vault/path.ts';
+
 /** What the mounts preflight told about the mount holding a path. */
 export interface MountInfo {
   /** Mount path without a trailing slash, e.g. `secret`. */
@@ -17,11 +21,25 @@ export function parseMountInfo(data: unknown): MountInfo | null {
   const d = data as { path?: unknown; type?: unknown; options?: { version?: unknown } | null };
   if (typeof d.path !== 'string' || d.path.replace(/\/+$/, '') === '') return null;
   const type = typeof d.type === 'string' ? d.type : '';
-  const info: MountInfo = { path: d.path.replace(/^\/+|\/+$/g, ''), type };
+  const info: MountInfo = { path: trimSlashes(d.path), type };
   if (type === 'kv' || type === 'generic') {
     info.kvVersion = String(d.options?.version ?? '1') === '2' ? 2 : 1;
   }
   return info;
+}
+
+/** The mounts preflight over `client`: null when it is denied (403) or missing (404). */
+export function mountLookup(client: VaultClient): MountLookup {
+  return async (path, signal) => {
+    try {
+      const env = await client.request({ method: 'GET', path: `sys/internal/ui/mounts/${path}`, signal });
+      return parseMountInfo(env?.data);
+    } catch (err) {
+      // 403: unknown mount or a token that cannot see it; 404: a Vault without the endpoint.
+      if (err instanceof VaultHttpError && (err.status === 403 || err.status === 404)) return null;
+      throw err;
+    }
+  };
 }
 
 function isUnder(path: string, mount: string): boolean {

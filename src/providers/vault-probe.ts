@@ -1,6 +1,9 @@
 import type { Logger } from '../log.ts';
 import type { DocumentRequest } from './provider.ts';
-import { mapVaultError, type VaultClient, VaultHttpError } from './vault-client.ts';
+import type { VaultClient } from './vault/client.ts';
+import { mapVaultError } from './vault/error-map.ts';
+import { VaultHttpError } from './vault/errors.ts';
+import { trimSlashes } from './vault/path.ts';
 import { kvV2DataPath, type MountInfo } from './vault-kv.ts';
 import { DELETED_TOKEN, isVaultPinned, kvV2Token, PINNED_TOKEN } from './version-token.ts';
 
@@ -39,7 +42,7 @@ export function createVaultProbe(deps: VaultProbeDeps): VaultProbe {
   return async (request, signal) => {
     if (isVaultPinned(request.options)) return PINNED_TOKEN;
     if (denied.has(request.key)) return undefined;
-    const path = request.path.replace(/^\/+|\/+$/g, '');
+    const path = trimSlashes(request.path);
     try {
       const mount = await deps.mounts.resolve(path, signal);
       if (mount?.kvVersion !== 2) return undefined;

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isTlsErrorCode } from '../net.ts';
+import { connectionWords, fmtSeconds, VaultTransportError } from './errors.ts';
+
+/** Per-request state shared between a call and the transport (passed through node-vault). */
+export interface CallState {
+  signal?: AbortSignal;
+  noToken?: boolean;
+  /** The last answer's `Retry-After` header, for the retry policy. */
+  retryAfter?: string;
+}
+
+/** One HTTP answer: status, Location (for redirects), and the body as JSON (or text). */
+export interface SendResult {
+  status: number;
+  location?: string;
+  body: unknown;
+}
+
+/** Where and how long to send. */
+export interface SendOptions {
+  agent: http.Agent;
+  timeoutMs: number;
+}
+
+const MAX_BODY = 32 * 1024 * 1024;
+
+/**
+ * Sends one HTTP request (no redirects followed). The timeout covers the whole request, body
+ * included; the call's signal aborts it; bodies over 32 MiB are refused. Failures reject with a
+ * VaultTransportError built from the error code, never from request data.
+ */
+export function sendOnce(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  payload: Buffer | undefined,
+  call: CallState,
+  opts: SendOptions,
+): Promise<SendResult> {
+  const signal = call.signal;
+  const timeoutMs = opts.timeoutMs;
+  return new Promise<SendResult>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const lib = url.protocol === 'https:' ? https : http;
+    const h = payload ? { ...headers, 'content-length': String(payload.length) } : headers;
+    let settled = false;
+    const finish = (err: Error | undefined, result?: SendResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(result as SendResult);
+    };
+    const req = lib.request(url, { method, headers: h, agent: opts.agent });
+    const onAbort = () => {
+      const e = abortError(signal);
+      req.destroy(e);
+      finish(e);
+    };
+    const timer = setTimeout(() => {
+      const e = new VaultTransportError('timeout', 'ETIMEDOUT', `timed out after ${fmtSeconds(timeoutMs)}`);
+      req.destroy(e);
+      finish(e);
+    }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err) => finish(err instanceof VaultTransportError ? err : socketError(err)));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY) {
+          const e = new VaultTransportError('protocol', 'BODY_TOO_LARGE', 'response body too large');
+          req.destroy(e);
+          finish(e);
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('error', (err) => finish(socketError(err)));
+      res.on('close', () => {
+        if (!res.complete) finish(new VaultTransportError('connection', 'ECONNRESET', 'connection reset'));
+      });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const retryAfter = res.headers['retry-after'];
+        if (typeof retryAfter === 'string') call.retryAfter = retryAfter;
+        const body = parseBody(Buffer.concat(chunks).toString('utf8'));
+        const location = res.headers.location;
+        finish(undefined, { status, body, ...(location ? { location } : {}) });
+      });
+    });
+    req.end(payload);
+  });
+}
+
+/** The body as JSON, or as text when it is empty or not JSON. */
+function parseBody(text: string): unknown {
+  if (text.trim() === '') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function abortError(signal: AbortSignal | undefined): VaultTransportError {
+  const reason = signal?.reason;
+  const why =
+    reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError'
+      ? reason.message
+      : 'deadline exceeded';
+  return new VaultTransportError('abort', 'ABORTED', why);
+}
+
+function socketError(err: Error): VaultTransportError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+  if (isTlsErrorCode(code)) {
+    // OpenSSL's reason ("tlsv1 alert protocol version"): library text, never request data.
+    const reason = /SSL routines:[^:]*:([^:]{1,80})/.exec(err.message)?.[1]?.trim();
+    return new VaultTransportError('tls', code, `TLS failure (${code})`, reason);
+  }
+  return new VaultTransportError('connection', code, connectionWords(code));
+}

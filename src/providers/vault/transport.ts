@@ -1,0 +1,78 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { type CallState, sendOnce } from './http-request.ts';
+import { isRedirect, redirectTarget } from './redirect.ts';
+import type { VaultSettings } from './settings.ts';
+
+/** What node-vault hands its `request-promise` function. */
+export interface RpOptions {
+  method: string;
+  uri: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  /** Our per-call state, passed through node-vault's request options. */
+  secrunCall?: CallState;
+}
+
+/** What node-vault expects back from its `request-promise` function. */
+export interface RpResponse {
+  statusCode: number;
+  body: unknown;
+  request: { path: string };
+}
+
+/**
+ * HTTP for node-vault, injected through its `request-promise` option. node-vault 0.12 hands
+ * neither `signal` nor `maxRedirects` to axios and builds its own agent from
+ * `process.env.VAULT_SKIP_VERIFY`; this transport replaces that layer so the agent, the timeout,
+ * the deadline and redirects are ours.
+ */
+export class HttpTransport {
+  readonly #settings: VaultSettings;
+  readonly #base: URL;
+  readonly #agent: http.Agent;
+
+  constructor(settings: VaultSettings, tlsOptions: https.AgentOptions, lookup?: LookupFunction) {
+    this.#settings = settings;
+    this.#base = new URL(settings.address);
+    const extra = lookup ? { lookup } : {};
+    this.#agent =
+      this.#base.protocol === 'https:'
+        ? new https.Agent({ ...tlsOptions, ...extra })
+        : new http.Agent({ keepAlive: true, ...extra });
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** Sends a node-vault request, following at most one same-host redirect. */
+  async send(options: RpOptions): Promise<RpResponse> {
+    const call = options.secrunCall ?? {};
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'secrun',
+      'x-vault-request': 'true',
+    };
+    for (const [k, v] of Object.entries(options.headers ?? {})) {
+      if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    }
+    if (call.noToken) delete headers['x-vault-token'];
+    let payload: Buffer | undefined;
+    if (options.json !== undefined && options.json !== null && typeof options.json === 'object') {
+      payload = Buffer.from(JSON.stringify(options.json));
+      headers['content-type'] = headers['content-type'] ?? 'application/json';
+    }
+    const sendOptions = { agent: this.#agent, timeoutMs: this.#settings.timeoutMs };
+    let url = new URL(options.uri);
+    for (let hop = 0; ; hop++) {
+      const res = await sendOnce(url, options.method, headers, payload, call, sendOptions);
+      if (!isRedirect(res.status)) {
+        return { statusCode: res.status, body: res.body, request: { path: url.pathname } };
+      }
+      url = redirectTarget(this.#base, url, res, hop);
+    }
+  }
+}
