@@ -3,7 +3,7 @@ import { type Audit, createAudit } from './audit.ts';
 import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
 import type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli.ts';
 import { type Flags, loadConfig, resolveSettings, type Settings } from './config.ts';
-import { ExitCode, ResolveError, type SecrunError, toSecrunError } from './errors.ts';
+import { ExitCode, ResolveError, type SecrunError, toSecrunError, UsageError } from './errors.ts';
 import { execReplace, resolveCommand } from './exec.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
@@ -44,6 +44,11 @@ export async function runCommand(req: {
     logger = prepared.logger;
     const { settings, collected } = prepared;
 
+    if (settings.mode === 'exec' && req.opts.mask === true) {
+      throw new UsageError(
+        '--mask needs supervise mode (output is masked by a parent process); drop --mode exec',
+      );
+    }
     // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
     const file = resolveCommand(req.command, { path: io.env['PATH'], cwd: io.cwd });
 
@@ -92,6 +97,11 @@ export async function runCommand(req: {
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 
+    if (mode === 'exec' && settings.mask) {
+      logger.warn(
+        'exec mode: the output of the command is not masked (masking needs --mode supervise or auto)',
+      );
+    }
     if (mode === 'exec') {
       for (const doc of leased) {
         const expires = new Date(Date.now() + (doc.lease?.duration ?? 0) * 1000).toISOString();
@@ -101,6 +111,12 @@ export async function runCommand(req: {
         logger.warn('exec mode: --watch has no effect (nothing stays to watch)');
       // Revoking the login token would revoke the leases the child is about to use.
       await registry.closeAll({ keepToken: leased.length > 0 });
+      const login = registry.loaded().includes('vault')
+        ? ((await registry.get('vault')) as VaultProvider).loginSummary
+        : undefined;
+      if (login?.owned && leased.length === 0) {
+        audit.record('auth.revoke', { provider: 'vault', method: login.method, accessor: login.accessor });
+      }
       audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
       execReplace(file, req.args, env, req.command);
     }
@@ -362,9 +378,11 @@ function report(err: unknown, logger: Logger): number {
   const error: SecrunError = toSecrunError(err);
   if (logger.format === 'json') {
     const failures = error instanceof ResolveError ? error.toJSON()['failures'] : undefined;
-    logger.error(error.message.split('\n')[0] ?? error.message, {
+    const [first, ...rest] = error.message.split('\n');
+    logger.error(first ?? error.message, {
       code: error.code,
       exitCode: error.exitCode,
+      detail: failures || rest.length === 0 ? undefined : rest.map((l) => l.trim()).join('; '),
       failures,
     });
   } else {

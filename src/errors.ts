@@ -137,9 +137,23 @@ export class ResolveError extends SecrunError {
     failures: ResolveFailure[],
     opts: { leases?: Array<{ scheme: 'vault'; id: string }>; launching?: boolean } = {},
   ) {
-    const vw = Math.max(...failures.map((f) => f.variable.length));
-    const rw = Math.max(...failures.map((f) => f.ref.length));
-    const lines = failures.map((f) => `  ${f.variable.padEnd(vw)}  ${f.ref.padEnd(rw)}  ${f.error.message}`);
+    // One cause shared by several variables (a failed login) is printed once, not per variable.
+    const groups: Array<{ variables: string[]; refs: string[]; error: SecrunError }> = [];
+    for (const f of failures) {
+      const group = groups.find((g) => g.error === f.error);
+      if (group) {
+        group.variables.push(f.variable);
+        group.refs.push(f.ref);
+      } else groups.push({ variables: [f.variable], refs: [f.ref], error: f.error });
+    }
+    const rows = groups.map((g) => ({
+      variable: g.variables.join(', '),
+      ref: g.refs.length === 1 ? (g.refs[0] ?? '') : `(${g.refs.length} references)`,
+      message: g.error.message,
+    }));
+    const vw = Math.max(...rows.map((r) => r.variable.length));
+    const rw = Math.max(...rows.map((r) => r.ref.length));
+    const lines = rows.map((r) => `  ${r.variable.padEnd(vw)}  ${r.ref.padEnd(rw)}  ${r.message}`);
     const noun = failures.length === 1 ? 'secret' : 'secrets';
     super(
       'resolve.failed',

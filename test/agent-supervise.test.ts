@@ -122,7 +122,7 @@ describe('secrun run: long-running services', () => {
   });
 
   test('when masking is on then secret values printed by the child are redacted', async () => {
-    const script = 'process.stdout.write(`key=${process.env.API_KEY} pw=${process.env.PW}\\n`)';
+    const script = 'process.stdout.write("key=" + process.env.API_KEY + " pw=" + process.env.PW + "\\n")';
     const r = start(['--mask', '--', NODE, '-e', script], {
       ...bed.env,
       API_KEY: 'vault:secret/app/api#key',

@@ -260,6 +260,36 @@ describe('secrun run: resolution', () => {
     }
   });
 
+  test('when --mask is asked for with --mode exec then it is a usage error before any request', async () => {
+    const r = await runSecrun(['run', '--mode', 'exec', '--mask', '--', NODE, '-e', '0'], {
+      ...bed.env,
+      API_KEY: 'vault:secret/app/api#key',
+    });
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /--mask needs supervise mode/);
+    assert.equal(bed.vault.log.entries.length, 0);
+  });
+
+  test('when the log format is json then a config error keeps its key path and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrun-agent-'));
+    try {
+      writeFileSync(join(dir, 'bad.yaml'), 'bogus: 1\n');
+      const r = await runSecrun(
+        ['run', '--log-format', 'json', '--config', join(dir, 'bad.yaml'), '--', NODE, '-e', '0'],
+        bed.env,
+      );
+      assert.equal(r.code, 78, r.stderr);
+      const line = JSON.parse(r.stderr.trim().split('\n').at(-1) ?? '{}') as {
+        detail?: string;
+        code?: string;
+      };
+      assert.equal(line.code, 'config.invalid');
+      assert.match(line.detail ?? '', /bad\.yaml:1: bogus/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('when debug logging is on then no secret value or token appears on stderr', async () => {
     const r = await runSecrun(['run', '--log-level', 'debug', '--', NODE, '-e', '0'], {
       ...bed.env,

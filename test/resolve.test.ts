@@ -240,7 +240,11 @@ describe('resolveAll', () => {
     );
     assert.equal(err.exitCode, ExitCode.permission);
     assert.match(err.message, /MISSING_FIELD +vault:secret\/app\/db#pasword +.*"password"/);
-    assert.match(err.message, /AWS_TWO +awssm:prod\/two +permission denied \(403\)/);
+    assert.match(
+      err.message,
+      /AWS_ONE, AWS_TWO +\(2 references\) +permission denied \(403\)/,
+      'one shared cause is printed once',
+    );
     for (const text of [err.message, JSON.stringify(err), inspect(err, { showHidden: true, depth: 20 })]) {
       assert.ok(!text.includes(canary), 'a secret value leaked into the error');
     }

@@ -730,10 +730,13 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
         if (e.name === 'ResourceNotFoundException') return DELETED_TOKEN;
         if (e.name === 'AccessDeniedException') {
           describeDenied.add(req.key);
-          logger.debug('secrets manager: DescribeSecret not permitted; cannot watch without reading', {
-            path: req.path,
-            status: statusOf(err),
-          });
+          logger.warn(
+            'secrets manager: DescribeSecret is not permitted; rotation is detected by re-reading the secret instead',
+            {
+              path: req.path,
+              status: statusOf(err),
+            },
+          );
           return undefined;
         }
         if (signal.aborted && e.$metadata?.httpStatusCode === undefined) {

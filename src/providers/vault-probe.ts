@@ -54,10 +54,13 @@ export function createVaultProbe(deps: VaultProbeDeps): VaultProbe {
         if (err instanceof VaultHttpError && err.status === 404) return DELETED_TOKEN;
         if (err instanceof VaultHttpError && err.status === 403) {
           denied.add(request.key);
-          deps.logger.debug('vault: no read permission on KV v2 metadata; cannot watch without reading', {
-            path,
-            metadataPath,
-          });
+          deps.logger.warn(
+            'vault: no read permission on KV v2 metadata (grant read on <mount>/metadata/<path>); rotation is detected by re-reading the secret instead',
+            {
+              path,
+              metadataPath,
+            },
+          );
           return undefined;
         }
         throw err;
