@@ -421,6 +421,7 @@ describe('value parsers', () => {
     assert.deepEqual(parseOnChange('signal:SIGTERM'), { action: 'signal', signal: 'SIGTERM' });
     assert.throws(() => parseOnChange('signal:SIGNOPE'), /known signal/);
     assert.throws(() => parseOnChange('signal:hup'), /must be restart/);
+    assert.throws(() => parseOnChange('signal:SIGKILL'), /cannot be caught/);
   });
 
   test('when --env and --import texts are parsed then names, refs and prefixes are split', () => {

@@ -66,6 +66,9 @@ export function parseBoolean(text: string): boolean {
 export function parseOnChange(text: string): OnChange {
   if (text === 'restart' || text === 'exit' || text === 'ignore') return { action: text };
   const m = /^signal:(SIG[A-Z0-9]+)$/.exec(text);
+  if (m && (m[1] === 'SIGKILL' || m[1] === 'SIGSTOP')) {
+    throw new Error(`signal:${m[1]} cannot be caught by the service; use restart or exit`);
+  }
   if (m && Object.hasOwn(osConstants.signals, m[1] ?? '')) {
     return { action: 'signal', signal: m[1] as NodeJS.Signals };
   }

@@ -88,5 +88,6 @@ export function documentKeyOf(scheme: string, path: string, options: Record<stri
     .sort()
     .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(options[k] ?? '')}`)
     .join('&');
-  return `${scheme}:${path.replace(/%/g, '%25').replace(/\?/g, '%3F')}?${opts}`;
+  const base = `${scheme}:${path.replace(/%/g, '%25').replace(/\?/g, '%3F')}`;
+  return opts ? `${base}?${opts}` : base;
 }

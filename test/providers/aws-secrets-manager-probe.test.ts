@@ -183,7 +183,7 @@ describe('Secrets Manager probe against the dev server', () => {
       assert.equal(await probe(req('prod/rotating'), p), undefined);
       assert.equal(await probe(req('prod/rotating'), p), undefined);
       assert.deepEqual(operations(), ['DescribeSecret']);
-      const logged = lines.slice(before).filter((l) => l.includes('DescribeSecret not permitted'));
+      const logged = lines.slice(before).filter((l) => l.includes('DescribeSecret is not permitted'));
       assert.equal(logged.length, 1);
     } finally {
       await p.close();

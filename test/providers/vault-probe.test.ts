@@ -207,7 +207,7 @@ describe('Vault probe against the dev server', () => {
     assert.equal(server.log.filter({ path: '/v1/secret/metadata/app/db' }).length, 1);
     const logged = lines.slice(before).filter((l) => l.includes('no read permission on KV v2 metadata'));
     assert.equal(logged.length, 1);
-    assert.match(logged[0] ?? '', /^secrun: debug: /);
+    assert.match(logged[0] ?? '', /^secrun: warn: /);
   });
 
   test('when Vault keeps answering 503 then the probe rejects with a typed error', async () => {
