@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DevServers, startDevServers } from '../src/dev/index.ts';
 import { parseSeed } from '../src/dev/seed.ts';
+import { vaultMountsYaml } from '../test/helpers/seed-yaml.ts';
 import { fixed, markdownTable, median, nowMs, percentile } from './lib.ts';
 
 const BIN = fileURLToPath(new URL('../bin/secrun.js', import.meta.url));
@@ -105,13 +106,7 @@ function buildSeed() {
   const text = `
 vault:
   root_token: hvs.bench-${value()}
-  mounts:
-    secret: { type: kv, version: 2 }
-    team: { type: kv, version: 1 }
-    database:
-      type: database
-      roles:
-        app: { default_ttl: 1h, max_ttl: 2h }
+${vaultMountsYaml({ secret: 2, team: 1 })}
   kv:
 ${kv.join('\n')}
 aws:

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { collectOutput } from './helpers/child-output.ts';
 import { type Bed, BIN, FIXTURES, findCanaries, NODE, startBed } from './helpers/cli.ts';
 
 let bed: Bed;
@@ -27,18 +28,11 @@ interface Running {
 /** Starts `secrun run` and keeps it running; output is collected as it comes. */
 function start(args: string[], env: Record<string, string>): Running {
   const child = spawn(NODE, [BIN, 'run', ...args], { env, stdio: 'pipe' });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
+  const out = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   running.add(child);
   child.on('close', () => running.delete(child));
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return { child, ...out, exited };
 }
 
 async function until(what: string, check: () => boolean, r: Running, timeoutMs = 15_000): Promise<void> {

@@ -7,6 +7,7 @@ import { canary, childReport, FIXTURES, NODE, runSecrun } from './helpers/cli.ts
 import { makeJwtKey, nowSeconds, signJwt } from './helpers/jwt.ts';
 import { makeTestPki, type TestPki } from './helpers/tls.ts';
 import { haveOpenssl, type TempFiles, tempFiles } from './helpers/tls-certs.ts';
+import { certAuthSeed, kubernetesAuthSeed } from './helpers/vault-auth-seed.ts';
 
 // End to end: the real CLI logs in with each auth method, hands the child the secret, and revokes
 // the login token before exec unless a dynamic lease it read is still in use.
@@ -85,29 +86,10 @@ before(async () => {
             },
           },
         },
-        kubernetes: {
-          type: 'kubernetes',
-          pem_keys: [k8sKey.publicPem],
-          roles: {
-            app: {
-              bound_service_account_names: ['app'],
-              bound_service_account_namespaces: ['default'],
-              policies: app,
-            },
-          },
-        },
+        kubernetes: kubernetesAuthSeed(k8sKey.publicPem, { policies: app }),
         ...(pki
           ? {
-              cert: {
-                type: 'cert',
-                roles: {
-                  web: {
-                    certificate: pki.ca.cert,
-                    allowed_common_names: ['web.example.internal'],
-                    policies: app,
-                  },
-                },
-              },
+              cert: certAuthSeed(pki.ca.cert, { policies: app }),
             }
           : {}),
       },

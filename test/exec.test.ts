@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CommandError } from '../src/errors.ts';
 import { execReplace, hardenProcess, resolveCommand } from '../src/exec.ts';
+import { collectOutput } from './helpers/child-output.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const node = process.execPath;
@@ -23,16 +24,11 @@ interface Ran {
 function run(file: string, args: string[], env: Record<string, string>): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const out = collectOutput(child);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve({ pid: child.pid!, code, signal, stdout: out.stdout(), stderr: out.stderr() }),
+    );
   });
 }
 

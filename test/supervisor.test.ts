@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { resolveCommand } from '../src/exec.ts';
 import { createLogger } from '../src/log.ts';
 import { forwardedSignals } from '../src/signals.ts';
-import { type ChildExit, forwardSignals, runSupervised, Supervisor } from '../src/supervisor.ts';
+import {
+  type ChildExit,
+  forwardSignals,
+  runSupervised,
+  Supervisor,
+  type SupervisorOptions,
+} from '../src/supervisor.ts';
+import { collectOutput } from './helpers/child-output.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const node = process.execPath;
@@ -67,21 +74,14 @@ function startHarness(
   const argv = [...(extra.prefix ?? []), node, fixture('supervise-harness.ts'), JSON.stringify(opts)];
   const [cmd, ...args] = argv as [string, ...string[]];
   const child = spawn(cmd, args, { env: extra.env ?? childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
+  const { stdout, stderr } = collectOutput(child);
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     // A failed test may leave the supervised grandchild behind (inside unshare the pid is not ours).
-    const started = /^CHILD (\d+)$/m.exec(stderr);
+    const started = /^CHILD (\d+)$/m.exec(stderr());
     if (started?.[1] !== undefined && extra.prefix === undefined) killIfFixture(Number(started[1]));
   });
   const closedWithin = async (timeoutMs = 20_000) => {
@@ -95,7 +95,7 @@ function startHarness(
       clearTimeout(timer);
     }
   };
-  return { child, stdout: () => stdout, stderr: () => stderr, closed: closedWithin };
+  return { child, stdout, stderr, closed: closedWithin };
 }
 
 function killIfFixture(pid: number): void {
@@ -119,6 +119,28 @@ function harnessResult(stderr: string): ChildExit {
   const line = lines(stderr).find((l) => l.startsWith('RESULT '));
   assert.ok(line, `no RESULT line in harness stderr:\n${stderr}`);
   return JSON.parse(line.slice('RESULT '.length)) as ChildExit;
+}
+
+/** The signals the child printed, without its `ready` line. */
+const received = (h: Harness): string[] => lines(h.stdout()).filter((l) => !l.startsWith('ready '));
+
+/** Starts the harness on a fixture (with `childEnv`) and waits until the child prints `ready`. */
+async function startReady(
+  t: { after: (fn: () => void) => void },
+  [name, ...args]: [string, ...string[]],
+  opts: Record<string, unknown>,
+  extra: { prefix?: string[] } = {},
+): Promise<Harness> {
+  const h = startHarness(t, { file: node, args: [fixture(name), ...args], env: childEnv, ...opts }, extra);
+  await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+  return h;
+}
+
+/** Sends `signal` to the harness and asserts how it exits (with its stderr as the message by default). */
+async function signalAndExpectExit(h: Harness, signal: NodeJS.Signals, code: number, message?: string) {
+  h.child.kill(signal);
+  const closed = await h.closed();
+  assert.deepEqual(closed, { code, signal: null }, message ?? h.stderr());
 }
 
 describe('runSupervised (in a separate supervising process)', () => {
@@ -154,46 +176,22 @@ describe('runSupervised (in a separate supervising process)', () => {
   }
 
   test('when each forwarded signal is sent to the supervisor then the child gets it exactly once', async (t) => {
-    const h = startHarness(t, {
-      file: node,
-      args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
-      env: childEnv,
-      isTty: false,
-    });
-    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+    const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'reraise'], { isTty: false });
     const order = forwardedSignals.filter((s) => s !== 'SIGTERM');
     for (const sig of order) {
       h.child.kill(sig);
       await waitUntil(`the child to print ${sig}`, () => lines(h.stdout()).includes(sig));
     }
-    h.child.kill('SIGTERM');
-    const closed = await h.closed();
-    assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
-    const received = lines(h.stdout()).filter((l) => !l.startsWith('ready '));
-    assert.deepEqual(received, [...order, 'SIGTERM']);
+    await signalAndExpectExit(h, 'SIGTERM', 143);
+    assert.deepEqual(received(h), [...order, 'SIGTERM']);
   });
 
   test('when stdin is a TTY then SIGINT, SIGQUIT and SIGWINCH are not forwarded a second time', async (t) => {
-    const h = startHarness(t, {
-      file: node,
-      args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
-      env: childEnv,
-      isTty: true,
-    });
-    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+    const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'reraise'], { isTty: true });
     for (const sig of ['SIGINT', 'SIGQUIT', 'SIGWINCH', 'SIGUSR2'] as const) h.child.kill(sig);
     await waitUntil('the child to print SIGUSR2', () => lines(h.stdout()).includes('SIGUSR2'));
-    h.child.kill('SIGTERM');
-    const closed = await h.closed();
-    assert.deepEqual(
-      closed,
-      { code: 143, signal: null },
-      'the supervisor survived INT/QUIT and reported TERM',
-    );
-    assert.deepEqual(
-      lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
-      ['SIGUSR2', 'SIGTERM'],
-    );
+    await signalAndExpectExit(h, 'SIGTERM', 143, 'the supervisor survived INT/QUIT and reported TERM');
+    assert.deepEqual(received(h), ['SIGUSR2', 'SIGTERM']);
   });
 
   test('when the supervisor has a canary in its env then the child gets exactly the env passed', async (t) => {
@@ -225,22 +223,15 @@ describe('runSupervised (in a separate supervising process)', () => {
 
   describe('kill timeout after the supervisor is told to stop', () => {
     const killLines = (stderr: string): string[] => lines(stderr).filter((l) => l.includes('sent SIGKILL'));
-    const received = (h: Harness): string[] => lines(h.stdout()).filter((l) => !l.startsWith('ready '));
 
     test('when the child ignores SIGTERM then it gets SIGKILL after the kill timeout and the supervisor exits 137', async (t) => {
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
-        env: childEnv,
+      const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'ignore'], {
         isTty: false,
         killTimeoutMs: 300,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
       const sentAt = Date.now();
-      h.child.kill('SIGTERM');
-      const closed = await h.closed();
+      await signalAndExpectExit(h, 'SIGTERM', 137);
       const elapsed = Date.now() - sentAt;
-      assert.deepEqual(closed, { code: 137, signal: null }, h.stderr());
       assert.ok(elapsed >= 250, `SIGKILL came after the kill timeout, not at once (${elapsed} ms)`);
       const result = harnessResult(h.stderr());
       assert.deepEqual(result, {
@@ -259,18 +250,12 @@ describe('runSupervised (in a separate supervising process)', () => {
 
     test('when the child dies by SIGTERM then it is not killed, 143 passes through and no timer is left', async (t) => {
       // naturalExit: a kill timer still armed would keep the harness alive for a minute.
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
-        env: childEnv,
+      const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'reraise'], {
         isTty: false,
         killTimeoutMs: 60_000,
         naturalExit: true,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
-      h.child.kill('SIGTERM');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
+      await signalAndExpectExit(h, 'SIGTERM', 143);
       const result = harnessResult(h.stderr());
       assert.deepEqual(result, {
         code: null,
@@ -283,68 +268,44 @@ describe('runSupervised (in a separate supervising process)', () => {
     });
 
     test('when the child exits with its own code within the kill timeout then that code passes through', async (t) => {
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('exit-after-signal.mjs'), 'SIGTERM', '200', '7'],
-        env: childEnv,
+      const h = await startReady(t, ['exit-after-signal.mjs', 'SIGTERM', '200', '7'], {
         isTty: false,
         killTimeoutMs: 10_000,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
-      h.child.kill('SIGTERM');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 7, signal: null }, h.stderr());
+      await signalAndExpectExit(h, 'SIGTERM', 7);
       assert.equal(harnessResult(h.stderr()).forced, false);
       assert.deepEqual(killLines(h.stderr()), []);
     });
 
     test('when the supervisor gets SIGHUP then the kill timer does not start', async (t) => {
       // The child exits 0 one second after SIGHUP; a timer started by SIGHUP would kill it at 200 ms.
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('exit-after-signal.mjs'), 'SIGHUP', '1000', '0'],
-        env: childEnv,
+      const h = await startReady(t, ['exit-after-signal.mjs', 'SIGHUP', '1000', '0'], {
         isTty: false,
         killTimeoutMs: 200,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
-      h.child.kill('SIGHUP');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 0, signal: null }, h.stderr());
+      await signalAndExpectExit(h, 'SIGHUP', 0);
       assert.deepEqual(received(h), ['SIGHUP']);
       assert.deepEqual(killLines(h.stderr()), []);
     });
 
     test('when a second terminating signal comes within the kill timeout then it is forwarded too', async (t) => {
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('print-signals.mjs'), 'SIGINT', 'reraise'],
-        env: childEnv,
+      const h = await startReady(t, ['print-signals.mjs', 'SIGINT', 'reraise'], {
         isTty: false,
         killTimeoutMs: 30_000,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
       h.child.kill('SIGTERM');
       await waitUntil('the child to print SIGTERM', () => received(h).includes('SIGTERM'));
-      h.child.kill('SIGINT');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 130, signal: null }, h.stderr());
+      await signalAndExpectExit(h, 'SIGINT', 130);
       assert.deepEqual(received(h), ['SIGTERM', 'SIGINT']);
       assert.equal(harnessResult(h.stderr()).forced, false);
     });
 
     test('when stdin is a TTY then SIGINT is not forwarded but still starts the kill timer', async (t) => {
-      const h = startHarness(t, {
-        file: node,
-        args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'],
-        env: childEnv,
+      const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'reraise'], {
         isTty: true,
         killTimeoutMs: 300,
       });
-      await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
-      h.child.kill('SIGINT');
-      const closed = await h.closed();
-      assert.deepEqual(closed, { code: 137, signal: null }, h.stderr());
+      await signalAndExpectExit(h, 'SIGINT', 137);
       assert.deepEqual(received(h), [], 'SIGINT was not delivered a second time');
       assert.equal(killLines(h.stderr()).length, 1, h.stderr());
       assert.match(killLines(h.stderr())[0]!, /within 300ms of SIGINT; sent SIGKILL/);
@@ -359,12 +320,12 @@ describe('runSupervised (in a separate supervising process)', () => {
   test('when the supervisor is PID 1 then SIGTERM reaches the child and it exits 143', {
     skip: unshareWorks ? false : 'needs root and a working `unshare --fork --pid --mount-proc`',
   }, async (t) => {
-    const h = startHarness(
+    const h = await startReady(
       t,
-      { file: node, args: [fixture('print-signals.mjs'), 'SIGTERM', 'reraise'], env: childEnv, isTty: false },
+      ['print-signals.mjs', 'SIGTERM', 'reraise'],
+      { isTty: false },
       { prefix: [unshare!, '--fork', '--pid', '--mount-proc', '--kill-child'] },
     );
-    await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
     const unsharePid = h.child.pid!;
     const childrenFile = `/proc/${unsharePid}/task/${unsharePid}/children`;
     const harnessPid = Number(readFileSync(childrenFile, 'utf8').trim().split(/\s+/)[0]);
@@ -375,10 +336,7 @@ describe('runSupervised (in a separate supervising process)', () => {
     const closed = await h.closed();
     assert.deepEqual(closed, { code: 143, signal: null }, h.stderr());
     assert.match(h.stderr(), /warn: running as PID 1: orphaned processes will not be reaped/);
-    assert.deepEqual(
-      lines(h.stdout()).filter((l) => !l.startsWith('ready ')),
-      ['SIGTERM'],
-    );
+    assert.deepEqual(received(h), ['SIGTERM']);
   });
 });
 
@@ -508,6 +466,21 @@ describe('forwardSignals', () => {
 });
 
 describe('Supervisor', () => {
+  /** A Supervisor (not yet started) on a fixture, whose stdout is recorded in `out`. */
+  function recordedSupervisor(
+    [name, ...args]: [string, ...string[]],
+    opts: Omit<SupervisorOptions, 'file' | 'args' | 'output'>,
+  ): { sup: Supervisor; out: ReturnType<typeof recorder> } {
+    const out = recorder();
+    const sup = new Supervisor({
+      file: node,
+      args: [fixture(name), ...args],
+      ...opts,
+      output: () => ({ stdout: out.stream() }),
+    });
+    return { sup, out };
+  }
+
   test('when the program does not exist then the exit is 127 and no start is reported', async () => {
     const sup = new Supervisor({ file: '/nonexistent/secrun-test', env: {} });
     const starts: number[] = [];
@@ -533,13 +506,9 @@ describe('Supervisor', () => {
   });
 
   test('when a child ignores the stop signal then it is killed after the kill timeout as a deliberate stop', async (t) => {
-    const out = recorder();
-    const sup = new Supervisor({
-      file: node,
-      args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
+    const { sup, out } = recordedSupervisor(['print-signals.mjs', 'SIGTERM', 'ignore'], {
       env: childEnv,
       killTimeoutMs: 300,
-      output: () => ({ stdout: out.stream() }),
     });
     const exits: ChildExit[] = [];
     sup.on('exit', (e) => exits.push(e));
@@ -554,14 +523,10 @@ describe('Supervisor', () => {
   });
 
   test('when a child honours the stop signal then the exit is a stop, not a crash, and not forced', async () => {
-    const out = recorder();
-    const sup = new Supervisor({
-      file: node,
-      args: [fixture('print-signals.mjs'), 'SIGUSR2', 'exit'],
+    const { sup, out } = recordedSupervisor(['print-signals.mjs', 'SIGUSR2', 'exit'], {
       env: childEnv,
       stopSignal: 'SIGUSR2',
       killTimeoutMs: 30_000,
-      output: () => ({ stdout: out.stream() }),
     });
     sup.start();
     await waitUntil('the child to be ready', () => out.text().includes('ready '));
@@ -574,16 +539,9 @@ describe('Supervisor', () => {
   });
 
   test('when restarted then a new child has a new pid and the new env, and wait() follows it', async (t) => {
-    const out = recorder();
     const envA = { ...childEnv, GENERATION: 'a' };
     const envB = { ...childEnv, GENERATION: 'b', ONLY_IN_B: '1' };
-    const sup = new Supervisor({
-      file: node,
-      args: [fixture('print-env.mjs'), 'wait'],
-      env: envA,
-      killTimeoutMs: 5000,
-      output: () => ({ stdout: out.stream() }),
-    });
+    const { sup, out } = recordedSupervisor(['print-env.mjs', 'wait'], { env: envA, killTimeoutMs: 5000 });
     const starts: number[] = [];
     sup.on('start', (pid) => starts.push(pid));
     const printed = () =>
@@ -608,13 +566,9 @@ describe('Supervisor', () => {
   });
 
   test('when shut down while a restart stops the child then no new child is started', async (t) => {
-    const out = recorder();
-    const sup = new Supervisor({
-      file: node,
-      args: [fixture('print-signals.mjs'), 'SIGTERM', 'ignore'],
+    const { sup, out } = recordedSupervisor(['print-signals.mjs', 'SIGTERM', 'ignore'], {
       env: childEnv,
       killTimeoutMs: 300,
-      output: () => ({ stdout: out.stream() }),
     });
     const starts: number[] = [];
     sup.on('start', (pid) => starts.push(pid));
@@ -635,13 +589,7 @@ describe('Supervisor', () => {
   test('when this process has a canary env var then the child does not see it', async (t) => {
     process.env['SECRUN_CANARY_SUP'] = 'canary-must-not-leak';
     t.after(() => delete process.env['SECRUN_CANARY_SUP']);
-    const out = recorder();
-    const sup = new Supervisor({
-      file: node,
-      args: [fixture('print-env.mjs')],
-      env: childEnv,
-      output: () => ({ stdout: out.stream() }),
-    });
+    const { sup, out } = recordedSupervisor(['print-env.mjs'], { env: childEnv });
     sup.start();
     const exit = await sup.exited;
     assert.equal(exit.exitCode, 0);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import {
   DeleteSecretCommand,
   PutSecretValueCommand,
@@ -12,15 +12,14 @@ import {
   startSecretsManagerServer,
 } from '../src/dev/secrets-manager-server.ts';
 import { parseSeed } from '../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../src/dev/vault-server.ts';
 import { type SecrunError, UnavailableError } from '../src/errors.ts';
 import { createLogger, type Logger } from '../src/log.ts';
 import { createSecretsManagerProvider } from '../src/providers/aws-secrets-manager.ts';
 import type { DocumentRequest, Provider } from '../src/providers/provider.ts';
 import { documentKeyOf } from '../src/refs.ts';
 import { createWatcher, type WatcherOptions, type WatchTimers } from '../src/watch.ts';
-import { clientFor } from './dev/secrets-manager-helpers.ts';
-import { type VaultProbeHarness, vaultProbeHarness } from './helpers/probe-providers.ts';
+import { awsEnvFor, clientFor } from './dev/secrets-manager-helpers.ts';
+import { probeVaultSuite } from './helpers/probe-providers.ts';
 
 function doc(scheme: DocumentRequest['scheme'], path: string, options: Record<string, string> = {}) {
   return { scheme, path, options, key: documentKeyOf(scheme, path, options) } satisfies DocumentRequest;
@@ -464,13 +463,11 @@ describe('watcher with stub providers', () => {
 describe('watcher against the Vault dev server', () => {
   const ROOT = 'hvs.WATCH-ROOT-CANARY-0001';
   const SECRET = 'CANARY-watch-vault-value';
-  let server: VaultDevServer;
-  const harnesses: VaultProbeHarness[] = [];
   const { logger, lines } = memoryLogger();
-
-  before(async () => {
-    const seed = parseSeed(
-      `
+  const dev = probeVaultSuite({
+    seed: () =>
+      parseSeed(
+        `
 vault:
   mounts:
     kv1: { type: kv, version: 1 }
@@ -481,29 +478,20 @@ vault:
     secret/app/other: { password: ${SECRET}-other }
     kv1/legacy: { password: ${SECRET}-legacy }
 `,
-      'watch-vault-seed',
-    );
-    server = await startVaultServer({ seed, rootToken: ROOT });
-  });
-  beforeEach(() => {
-    server.faults.clear();
-    server.log.clear();
-  });
-  after(async () => {
-    for (const h of harnesses) h.close();
-    await server.close();
-    const all = lines.join('');
-    assert.ok(!all.includes(SECRET) && !all.includes(ROOT), 'a secret reached the log');
+        'watch-vault-seed',
+      ),
+    rootToken: ROOT,
+    secrets: [SECRET, ROOT],
+    logger,
+    lines,
   });
 
   function vaultProvider(env: Record<string, string> = {}): Provider {
-    const h = vaultProbeHarness(server.url, ROOT, logger, env);
-    harnesses.push(h);
-    return h.provider;
+    return dev.harness(ROOT, env).provider;
   }
 
   async function writeVersion(path: string, data: Record<string, string>): Promise<void> {
-    const res = await fetch(`${server.url}/v1/secret/data/${path}`, {
+    const res = await fetch(`${dev.server.url}/v1/secret/data/${path}`, {
       method: 'POST',
       headers: { 'x-vault-token': ROOT, 'content-type': 'application/json' },
       body: JSON.stringify({ data }),
@@ -513,7 +501,7 @@ vault:
   }
 
   const dataReads = () =>
-    server.log.entries.filter(
+    dev.server.log.entries.filter(
       (e) => e.method === 'GET' && (/^\/v1\/secret\/data\//.test(e.path) || e.path === '/v1/kv1/legacy'),
     );
 
@@ -531,7 +519,7 @@ vault:
       logger,
     });
     const metadataReads = () =>
-      server.log.filter({ method: 'GET', path: '/v1/secret/metadata/app/db' }).length;
+      dev.server.log.filter({ method: 'GET', path: '/v1/secret/metadata/app/db' }).length;
     w.start();
     await until(() => metadataReads() >= 3, 'the baseline and two more polls ran');
     assert.deepEqual(calls, [], 'unchanged: nothing reported');
@@ -542,8 +530,8 @@ vault:
     await w.stop();
     assert.deepEqual(calls, [[db.key]], 'reported once; the pinned version never');
     assert.deepEqual(dataReads(), [], 'no secret material was read while watching');
-    const after = server.log.entries.length;
-    await staysFor(() => server.log.entries.length === after, 'no request after stop', 200);
+    const after = dev.server.log.entries.length;
+    await staysFor(() => dev.server.log.entries.length === after, 'no request after stop', 200);
   });
 
   test('when Vault answers 503 then the poll is not fatal, reports nothing, and the next rotation is still seen', async () => {
@@ -559,7 +547,7 @@ vault:
       logger,
     });
     assert.deepEqual(await w.checkNow(), []);
-    server.faults.set({ failNext: { status: 503, count: 2 } });
+    dev.server.faults.set({ failNext: { status: 503, count: 2 } });
     assert.deepEqual(await w.checkNow(), []);
     assert.deepEqual(await w.checkNow(), []);
     assert.deepEqual(errors, ['vault.unavailable', 'vault.unavailable']);
@@ -601,12 +589,7 @@ aws:
     server = await startSecretsManagerServer({ seed });
     admin = clientFor(server);
     provider = createSecretsManagerProvider({
-      env: {
-        AWS_REGION: server.region,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: server.url,
-        AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-      },
+      env: awsEnvFor(server),
       logger,
       retry: { maxAttempts: 2, baseMs: 1, capMs: 5 },
     });

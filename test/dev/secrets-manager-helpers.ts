@@ -12,6 +12,11 @@ import { parseSeed, type Seed } from '../../src/dev/seed.ts';
 process.env['AWS_CONFIG_FILE'] = '/nonexistent/secrun-test-aws-config';
 process.env['AWS_SHARED_CREDENTIALS_FILE'] = '/nonexistent/secrun-test-aws-credentials';
 
+/** Version ids (UUIDs) that tests give secret versions in their seeds. */
+export const V1 = '11111111-1111-4111-8111-111111111111';
+export const V2 = '22222222-2222-4222-8222-222222222222';
+export const V3 = '33333333-3333-4333-8333-333333333333';
+
 export const FIXTURE = new URL('../fixtures/aws-seed.yaml', import.meta.url);
 
 export function fixtureSeed(): Seed {
@@ -39,6 +44,16 @@ export function clientFor(
     credentials: over.credentials ?? server.credentials,
     maxAttempts: over.maxAttempts ?? 1,
   });
+}
+
+/** The environment that points the AWS SDK at the server (or at `endpoint`, e.g. a proxy before it). */
+export function awsEnvFor(server: SecretsManagerDevServer, endpoint = server.url): Record<string, string> {
+  return {
+    AWS_REGION: server.region,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+  };
 }
 
 /** The shape every SDK service error has. */

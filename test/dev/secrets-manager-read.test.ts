@@ -11,12 +11,9 @@ import {
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { parseSeed } from '../../src/dev/seed.ts';
-import { clientFor, rejection, startServer } from './secrets-manager-helpers.ts';
+import { clientFor, rejection, startServer, V1, V2, V3 } from './secrets-manager-helpers.ts';
 
 const ARN_PREFIX = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:';
-const V1 = '11111111-1111-4111-8111-111111111111';
-const V2 = '22222222-2222-4222-8222-222222222222';
-const V3 = '33333333-3333-4333-8333-333333333333';
 const NOT_FOUND = "Secrets Manager can't find the specified secret.";
 const MARKED = "You can't perform this operation on the secret because it was marked for deletion.";
 

@@ -11,12 +11,10 @@ import {
   RestoreSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { clientFor, rejection, startServer } from './secrets-manager-helpers.ts';
+import { clientFor, rejection, startServer, V2, V3 } from './secrets-manager-helpers.ts';
 
 const TOKEN_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const TOKEN_B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
-const V2 = '22222222-2222-4222-8222-222222222222';
-const V3 = '33333333-3333-4333-8333-333333333333';
 const DAY = 86_400_000;
 
 describe('CreateSecret', () => {

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import vault from 'node-vault';
-import { stringify } from 'yaml';
-import { parseSeed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
-import { type KeyPair, makeTestPki, type TestPki } from '../helpers/tls.ts';
+import type { VaultDevServer } from '../../src/dev/vault-server.ts';
+import type { KeyPair, TestPki } from '../helpers/tls.ts';
+import { certAuthSeed, type MtlsVault, startMtlsVault } from '../helpers/vault-auth-seed.ts';
 
 function post(
   url: string,
@@ -42,35 +41,17 @@ function post(
 describe('vault dev server: HTTPS listener and cert login', () => {
   let pki: TestPki;
   let s: VaultDevServer;
+  let started: MtlsVault | undefined;
   before(async () => {
-    pki = makeTestPki();
-    const seed = {
+    started = await startMtlsVault(({ ca }) => ({
       vault: {
         policies: { app: [{ path: 'secret/data/app/*', capabilities: ['read'] }] },
-        auth: {
-          cert: {
-            type: 'cert',
-            roles: {
-              web: {
-                certificate: pki.ca.cert,
-                allowed_common_names: ['web.example.internal'],
-                policies: ['app'],
-                token_ttl: '15m',
-              },
-            },
-          },
-        },
+        auth: { cert: certAuthSeed(ca.cert, { policies: ['app'], token_ttl: '15m' }) },
       },
-    };
-    s = await startVaultServer({
-      seed: parseSeed(stringify(seed)),
-      https: { cert: pki.server.cert, key: pki.server.key, clientCa: `${pki.ca.cert}${pki.otherCa.cert}` },
-    });
+    }));
+    ({ pki, server: s } = started);
   });
-  after(async () => {
-    await s?.close();
-    pki?.cleanup();
-  });
+  after(() => started?.close());
 
   test('when node-vault logs in with a trusted client cert then the auth block names the cert role', async () => {
     const v = vault({

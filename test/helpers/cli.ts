@@ -7,6 +7,8 @@ import {
 } from '../../src/dev/secrets-manager-server.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
+import { collectOutput } from './child-output.ts';
+import { vaultMountsYaml } from './seed-yaml.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/secrun.js`;
@@ -35,20 +37,13 @@ export function runSecrun(
       cwd: opts.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const out = collectOutput(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, pid: child.pid ?? -1 });
+      resolve({ code, signal, stdout: out.stdout(), stderr: out.stderr(), pid: child.pid ?? -1 });
     });
   });
 }
@@ -90,13 +85,7 @@ export async function startBed(): Promise<Bed> {
     `
 vault:
   root_token: ${c.token}
-  mounts:
-    secret: { type: kv, version: 2 }
-    kv1: { type: kv, version: 1 }
-    database:
-      type: database
-      roles:
-        app: { default_ttl: 1h, max_ttl: 2h }
+${vaultMountsYaml({ secret: 2, kv1: 1 })}
   kv:
     secret/app/db:
       - { username: app, password: ${c.oldPassword} }

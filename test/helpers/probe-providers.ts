@@ -1,7 +1,11 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
+import type { Seed } from '../../src/dev/seed.ts';
+import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Provider } from '../../src/providers/provider.ts';
-import { readVaultSettings, VaultClient, VaultHttpError } from '../../src/providers/vault-client.ts';
-import { MountCache, parseMountInfo } from '../../src/providers/vault-kv.ts';
+import { readVaultSettings, VaultClient } from '../../src/providers/vault-client.ts';
+import { MountCache, mountLookup } from '../../src/providers/vault-kv.ts';
 import { createVaultProbe, type VaultProbe } from '../../src/providers/vault-probe.ts';
 
 /** A Vault probe wired as `createVaultProvider` wires its reads: same client, same mount cache. */
@@ -23,15 +27,7 @@ export function vaultProbeHarness(
   const settings = readVaultSettings({ VAULT_ADDR: addr, ...env });
   const client = new VaultClient(settings, { logger, retry: { baseMs: 1, capMs: 10 } });
   client.setToken(token);
-  const mounts = new MountCache(async (path, signal) => {
-    try {
-      const res = await client.request({ method: 'GET', path: `sys/internal/ui/mounts/${path}`, signal });
-      return parseMountInfo(res?.data);
-    } catch (err) {
-      if (err instanceof VaultHttpError && (err.status === 403 || err.status === 404)) return null;
-      throw err;
-    }
-  });
+  const mounts = new MountCache(mountLookup(client));
   const probe = createVaultProbe({ client, mounts, logger });
   const provider: Provider = {
     scheme: 'vault',
@@ -40,4 +36,53 @@ export function vaultProbeHarness(
     close: async () => client.close(),
   };
   return { client, probe, provider, close: () => client.close() };
+}
+
+/** A dev Vault for probe tests and the harnesses made against it. */
+export interface ProbeVault {
+  /** The server (started in a `before` hook). */
+  readonly server: VaultDevServer;
+  /** A probe harness against the server, closed after the suite. */
+  harness(token?: string, env?: Record<string, string>): VaultProbeHarness;
+}
+
+/**
+ * Registers hooks in the current suite: start a dev Vault from `seed` before it, clear the
+ * server's faults and request log before each test, and after it close every harness, stop the
+ * server and fail if any of `secrets` reached the log `lines`.
+ */
+export function probeVaultSuite(opts: {
+  seed: () => Seed;
+  rootToken: string;
+  secrets: readonly string[];
+  logger: Logger;
+  lines: readonly string[];
+}): ProbeVault {
+  let server: VaultDevServer | undefined;
+  const harnesses: VaultProbeHarness[] = [];
+  before(async () => {
+    server = await startVaultServer({ seed: opts.seed(), rootToken: opts.rootToken });
+  });
+  beforeEach(() => {
+    server?.faults.clear();
+    server?.log.clear();
+  });
+  after(async () => {
+    for (const h of harnesses) h.close();
+    await server?.close();
+    const all = opts.lines.join('');
+    for (const secret of opts.secrets) assert.ok(!all.includes(secret), 'a secret reached the log');
+  });
+  const vault: ProbeVault = {
+    get server() {
+      assert.ok(server, 'the dev Vault has not started');
+      return server;
+    },
+    harness(token = opts.rootToken, env = {}) {
+      const h = vaultProbeHarness(vault.server.url, token, opts.logger, env);
+      harnesses.push(h);
+      return h;
+    },
+  };
+  return vault;
 }

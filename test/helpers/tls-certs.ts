@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KeyPair, TestPki } from './tls.ts';
+import { type KeyPair, opensslDir } from './openssl.ts';
+import { makeTestPki, type TestPki } from './tls.ts';
 
 /** True when the openssl CLI can be run (the TLS tests skip without it). */
 export function haveOpenssl(): boolean {
@@ -51,119 +52,62 @@ export function tempFiles(prefix = 'secrun-tls-'): TempFiles {
 
 /** Makes the extra certificates with the openssl CLI, signing with `pki.ca`. */
 export function makeExtraCerts(pki: TestPki): ExtraCerts {
-  const dir = mkdtempSync(join(tmpdir(), 'secrun-pki-extra-'));
-  const f = (name: string) => join(dir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const read = (name: string): KeyPair => ({
-    cert: readFileSync(f(`${name}.pem`), 'utf8'),
-    key: readFileSync(f(`${name}.key`), 'utf8'),
-  });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const ssl = opensslDir('secrun-pki-extra-');
   try {
-    writeFileSync(f('ca.pem'), pki.ca.cert);
-    writeFileSync(f('ca.key'), pki.ca.key);
-    const csr = (name: string, cn: string) =>
-      ssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    const sign = (name: string, caName: string, ext: string, days = '2') => {
-      writeFileSync(f(`${name}.ext`), ext);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        f(`${name}.csr`),
-        '-CA',
-        f(`${caName}.pem`),
-        '-CAkey',
-        f(`${caName}.key`),
-        '-CAcreateserial',
-        '-out',
-        f(`${name}.pem`),
-        '-days',
-        days,
-        '-extfile',
-        f(`${name}.ext`),
-      );
-      return read(name);
-    };
+    ssl.put('ca', pki.ca);
     const serverExt = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
-
-    csr('named', 'vault.internal');
-    const namedServer = sign(
+    ssl.csr('named', 'vault.internal');
+    const namedServer = ssl.sign(
       'named',
       'ca',
       'subjectAltName=DNS:vault.internal\nextendedKeyUsage=serverAuth\n',
     );
-
-    // `openssl ca` is the 3.0 command that takes explicit start and end dates.
-    csr('expired', 'localhost');
-    writeFileSync(f('index.txt'), '');
-    writeFileSync(f('serial'), '2000\n');
-    writeFileSync(f('expired.ext'), serverExt);
-    writeFileSync(
-      f('ca.cnf'),
-      '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n',
-    );
-    ssl(
-      'ca',
-      '-batch',
-      '-config',
-      f('ca.cnf'),
-      '-cert',
-      f('ca.pem'),
-      '-keyfile',
-      f('ca.key'),
-      '-in',
-      f('expired.csr'),
-      '-out',
-      f('expired.pem'),
-      '-extfile',
-      f('expired.ext'),
-      '-startdate',
-      '20000101000000Z',
-      '-enddate',
-      '20010101000000Z',
-      '-notext',
-    );
-    const expiredServer = {
-      cert: readFileSync(f('expired.pem'), 'utf8'),
-      key: readFileSync(f('expired.key'), 'utf8'),
-    };
-
-    ssl(
-      'req',
-      '-x509',
-      ...ec,
-      '-keyout',
-      f('self.key'),
-      '-out',
-      f('self.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    );
-    const selfSigned = read('self');
-
-    ssl(
-      'req',
-      '-x509',
-      ...ec,
-      '-keyout',
-      f('long-ca.key'),
-      '-out',
-      f('long-ca.pem'),
-      '-days',
-      '400',
-      '-subj',
-      '/CN=secrun long CA',
-    );
-    const longCa = read('long-ca');
-    csr('long-server', 'localhost');
-    const longServer = sign('long-server', 'long-ca', serverExt, '400');
+    const expiredServer = ssl.expired('expired', 'localhost', 'ca', '2000', serverExt);
+    const selfSigned = ssl.selfSigned('self', '127.0.0.1', '2', '-addext', 'subjectAltName=IP:127.0.0.1');
+    const longCa = ssl.selfSigned('long-ca', 'secrun long CA', '400');
+    ssl.csr('long-server', 'localhost');
+    const longServer = ssl.sign('long-server', 'long-ca', serverExt, '400');
     return { namedServer, expiredServer, selfSigned, longCa, longServer };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    ssl.remove();
+  }
+}
+
+/** The test PKI, the extra certificates and a temp directory, made together for a TLS suite. */
+export interface TlsMaterial {
+  pki: TestPki;
+  extra: ExtraCerts;
+  tmp: TempFiles;
+  /** Files already written in `tmp`: `ca` (pki.ca) and `otherCa` (pki.otherCa) certificates. */
+  paths: Record<string, string>;
+  /** Removes the temp directory and the PKI. */
+  cleanup(): void;
+}
+
+export function tlsMaterial(prefix?: string): TlsMaterial {
+  const pki = makeTestPki();
+  let tmp: TempFiles | undefined;
+  try {
+    const extra = makeExtraCerts(pki);
+    tmp = tempFiles(prefix);
+    const files = tmp;
+    const paths = {
+      ca: files.write('ca.pem', pki.ca.cert),
+      otherCa: files.write('other-ca.pem', pki.otherCa.cert),
+    };
+    return {
+      pki,
+      extra,
+      tmp: files,
+      paths,
+      cleanup() {
+        files.cleanup();
+        pki.cleanup();
+      },
+    };
+  } catch (err) {
+    tmp?.cleanup();
+    pki.cleanup();
+    throw err;
   }
 }

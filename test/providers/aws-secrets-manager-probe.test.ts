@@ -22,12 +22,9 @@ import {
   PINNED_TOKEN,
 } from '../../src/providers/version-token.ts';
 import { documentKeyOf } from '../../src/refs.ts';
-import { clientFor } from '../dev/secrets-manager-helpers.ts';
+import { awsEnvFor, clientFor, V1, V2, V3 } from '../dev/secrets-manager-helpers.ts';
 
 const CANARY = 'CANARY-sm-probe-value-0001';
-const V1 = '11111111-1111-4111-8111-111111111111';
-const V2 = '22222222-2222-4222-8222-222222222222';
-const V3 = '33333333-3333-4333-8333-333333333333';
 
 const seedText = `
 aws:
@@ -64,12 +61,7 @@ function req(path: string, options: Record<string, string> = {}): DocumentReques
 
 function newProvider(): Provider {
   return createSecretsManagerProvider({
-    env: {
-      AWS_REGION: server.region,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: server.url,
-      AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-    },
+    env: awsEnvFor(server),
     logger,
     retry: { maxAttempts: 2, baseMs: 1, capMs: 5 },
   });

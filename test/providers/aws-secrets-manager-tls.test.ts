@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -21,13 +20,15 @@ import {
 } from '../../src/providers/aws-secrets-manager.ts';
 import type { DocumentRequest, DocumentResult, Provider } from '../../src/providers/provider.ts';
 import { documentKeyOf } from '../../src/refs.ts';
-import { type KeyPair, makeTestPki, type TestPki } from '../helpers/tls.ts';
+import { awsEnvFor } from '../dev/secrets-manager-helpers.ts';
+import { readInInsecureChild } from '../helpers/insecure-child.ts';
+import type { KeyPair, TestPki } from '../helpers/tls.ts';
 import {
   type ExtraCerts,
   haveOpenssl,
-  makeExtraCerts,
   type TempFiles,
-  tempFiles,
+  type TlsMaterial,
+  tlsMaterial,
 } from '../helpers/tls-certs.ts';
 
 const canary = `canary-${randomUUID()}`;
@@ -130,16 +131,14 @@ describe('Secrets Manager over TLS through a reverse proxy', { skip }, () => {
   let tmp: TempFiles;
   let server: SecretsManagerDevServer;
   const proxies: Record<string, TlsProxy> = {};
-  const paths: Record<string, string> = {};
+  let tls: TlsMaterial | undefined;
+  let paths: Record<string, string> = {};
   const providers: Provider[] = [];
   let lines: string[] = [];
 
   before(async () => {
-    pki = makeTestPki();
-    extra = makeExtraCerts(pki);
-    tmp = tempFiles('secrun-awssm-tls-');
-    paths.ca = tmp.write('ca.pem', pki.ca.cert);
-    paths.otherCa = tmp.write('other-ca.pem', pki.otherCa.cert);
+    tls = tlsMaterial('secrun-awssm-tls-');
+    ({ pki, extra, tmp, paths } = tls);
     paths.notPem = tmp.write('not-pem.pem', 'this is not a certificate\n');
     server = await startSecretsManagerServer({ seed: parseSeed(seedText, 'tls-seed') });
     proxies.self = await startProxy(extra.selfSigned, server.url);
@@ -152,8 +151,7 @@ describe('Secrets Manager over TLS through a reverse proxy', { skip }, () => {
     await Promise.all(providers.map((p) => p.close?.()));
     await Promise.all(Object.values(proxies).map((p) => p.close()));
     await server?.close();
-    tmp?.cleanup();
-    pki?.cleanup();
+    tls?.cleanup();
   });
 
   beforeEach(() => {
@@ -164,13 +162,7 @@ describe('Secrets Manager over TLS through a reverse proxy', { skip }, () => {
 
   function provider(proxy: TlsProxy, env: Record<string, string> = {}): Provider {
     const p = createSecretsManagerProvider({
-      env: {
-        AWS_REGION: server.region,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.url,
-        AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-        ...env,
-      },
+      env: { ...awsEnvFor(server, proxy.url), ...env },
       logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
       retry: { maxAttempts: 3, baseMs: 1, capMs: 5 },
     });
@@ -288,59 +280,16 @@ describe('Secrets Manager over TLS through a reverse proxy', { skip }, () => {
   });
 
   test('when NODE_TLS_REJECT_UNAUTHORIZED=0 is in the environment then Secrets Manager certificates are still verified', async () => {
-    const url = proxies.self!.url;
-    const providerUrl = new URL('../../src/providers/aws-secrets-manager.ts', import.meta.url).href;
-    const logUrl = new URL('../../src/log.ts', import.meta.url).href;
-    const script = `
-      import https from 'node:https';
-      const { createSecretsManagerProvider } = await import(${JSON.stringify(providerUrl)});
-      const { createLogger } = await import(${JSON.stringify(logUrl)});
-      const url = ${JSON.stringify(url)};
-      const control = await new Promise((resolve) => {
-        https.get(url + '/control', (res) => { res.resume(); resolve(res.statusCode); })
-          .on('error', (e) => resolve(e.code));
-      });
-      const lines = [];
-      const p = createSecretsManagerProvider({
-        env: process.env,
-        logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
-        retry: { maxAttempts: 3, baseMs: 1, capMs: 5 },
-      });
-      const req = { scheme: 'awssm', path: 'prod/payments/stripe', options: {}, key: 'k' };
-      const out = (await p.readAll([req], AbortSignal.timeout(10000))).get('k');
-      await p.close();
-      process.stdout.write(JSON.stringify({ control, ok: out.ok, code: out.ok ? null : out.error.code, message: out.ok ? '' : out.error.message, lines }) + '\\n');
-    `;
-    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        NODE_TLS_REJECT_UNAUTHORIZED: '0',
-        AWS_REGION: server.region,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
-        AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const report = await readInInsecureChild({
+      url: proxies.self!.url,
+      controlPath: '/control',
+      module: 'providers/aws-secrets-manager.ts',
+      factory: 'createSecretsManagerProvider',
+      options: '{ env: process.env, retry: { maxAttempts: 3, baseMs: 1, capMs: 5 } }',
+      scheme: 'awssm',
+      path: 'prod/payments/stripe',
+      env: awsEnvFor(server, proxies.self!.url),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    clearTimeout(timer);
-    assert.equal(code, 0, stderr);
-    const report = JSON.parse(stdout.trim()) as {
-      control: unknown;
-      ok: boolean;
-      code: string | null;
-      message: string;
-      lines: string[];
-    };
     assert.equal(
       typeof report.control,
       'number',

@@ -1,45 +1,38 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { stringify } from 'yaml';
 import type { VaultAuthSettings } from '../../src/config.ts';
-import { parseSeed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
+import type { VaultDevServer } from '../../src/dev/vault-server.ts';
 import { ConfigError, PermissionError, type SecrunError } from '../../src/errors.ts';
 import { createVaultAuth } from '../../src/providers/vault-auth.ts';
-import { type KeyPair, makeTestPki, type TestPki } from '../helpers/tls.ts';
+import type { KeyPair, TestPki } from '../helpers/tls.ts';
 import { assertNoCanary, authContext, captureLogger, devClient, memTlsFiles } from '../helpers/vault-auth.ts';
+import { type MtlsVault, startMtlsVault } from '../helpers/vault-auth-seed.ts';
 
 describe('vault auth: TLS certificate', () => {
   let pki: TestPki;
   let s: VaultDevServer;
+  let started: MtlsVault | undefined;
   before(async () => {
-    pki = makeTestPki();
-    const role = (cn: string) => ({
-      certificate: pki.ca.cert,
+    const role = (ca: KeyPair, cn: string) => ({
+      certificate: ca.cert,
       allowed_common_names: [cn],
       policies: ['default'],
       token_ttl: '15m',
     });
-    const seed = {
+    started = await startMtlsVault(({ ca }) => ({
       vault: {
         auth: {
           cert: {
             type: 'cert',
-            roles: { web: role('web.example.internal'), db: role('db.example.internal') },
+            roles: { web: role(ca, 'web.example.internal'), db: role(ca, 'db.example.internal') },
           },
-          'tls-certs': { type: 'cert', roles: { web: role('web.example.internal') } },
+          'tls-certs': { type: 'cert', roles: { web: role(ca, 'web.example.internal') } },
         },
       },
-    };
-    s = await startVaultServer({
-      seed: parseSeed(stringify(seed)),
-      https: { cert: pki.server.cert, key: pki.server.key, clientCa: `${pki.ca.cert}${pki.otherCa.cert}` },
-    });
+    }));
+    ({ pki, server: s } = started);
   });
-  after(async () => {
-    await s?.close();
-    pki?.cleanup();
-  });
+  after(() => started?.close());
   beforeEach(() => {
     s.log.clear();
   });

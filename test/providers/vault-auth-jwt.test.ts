@@ -10,6 +10,7 @@ import { ConfigError, PermissionError, type SecrunError, UnavailableError } from
 import { createVaultAuth, DEFAULT_K8S_TOKEN_FILE } from '../../src/providers/vault-auth.ts';
 import { makeJwtKey, nowSeconds, signJwt } from '../helpers/jwt.ts';
 import { assertNoCanary, authContext, captureLogger, devClient, memReadFile } from '../helpers/vault-auth.ts';
+import { kubernetesAuthSeed } from '../helpers/vault-auth-seed.ts';
 
 const ISS = 'https://token.actions.githubusercontent.com';
 const AUD = 'https://github.com/acme';
@@ -64,18 +65,7 @@ const seed = {
           },
         },
       },
-      kubernetes: {
-        type: 'kubernetes',
-        pem_keys: [k8sKey.publicPem],
-        roles: {
-          app: {
-            bound_service_account_names: ['app'],
-            bound_service_account_namespaces: ['default'],
-            policies: ['default'],
-            token_ttl: '1h',
-          },
-        },
-      },
+      kubernetes: kubernetesAuthSeed(k8sKey.publicPem, { policies: ['default'], token_ttl: '1h' }),
       'k8s-prod': {
         type: 'kubernetes',
         pem_keys: [k8sKey.publicPem],

@@ -17,13 +17,13 @@ import {
 } from '../../src/providers/vault.ts';
 import { createVaultAuth } from '../../src/providers/vault-auth.ts';
 import { certificateFacts } from '../../src/providers/vault-client.ts';
-import { makeTestPki, type TestPki } from '../helpers/tls.ts';
+import type { TestPki } from '../helpers/tls.ts';
 import {
   type ExtraCerts,
   haveOpenssl,
-  makeExtraCerts,
   type TempFiles,
-  tempFiles,
+  type TlsMaterial,
+  tlsMaterial,
 } from '../helpers/tls-certs.ts';
 import { assertNoCanary } from '../helpers/vault-auth.ts';
 
@@ -174,10 +174,10 @@ describe('secrun check: certificates', { skip: !haveOpenssl() && 'openssl not in
   let tmp: TempFiles;
   let short: VaultDevServer;
   let long: VaultDevServer;
+  let tls: TlsMaterial | undefined;
   before(async () => {
-    pki = makeTestPki();
-    extra = makeExtraCerts(pki);
-    tmp = tempFiles();
+    tls = tlsMaterial();
+    ({ pki, extra, tmp } = tls);
     short = await startVaultServer({
       seed: parseSeed(seedYaml),
       https: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert, requireClientCert: true },
@@ -190,8 +190,7 @@ describe('secrun check: certificates', { skip: !haveOpenssl() && 'openssl not in
   after(async () => {
     await short?.close();
     await long?.close();
-    tmp?.cleanup();
-    pki?.cleanup();
+    tls?.cleanup();
   });
 
   test('when the CA and client certificates expire within 30 days then check lists both and warns', async () => {

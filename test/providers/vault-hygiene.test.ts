@@ -19,6 +19,7 @@ import { createVaultAuth } from '../../src/providers/vault-auth.ts';
 import { makeJwtKey, nowSeconds, signJwt } from '../helpers/jwt.ts';
 import { makeTestPki, type TestPki } from '../helpers/tls.ts';
 import { haveOpenssl, type TempFiles, tempFiles } from '../helpers/tls-certs.ts';
+import { certAuthSeed, kubernetesAuthSeed } from '../helpers/vault-auth-seed.ts';
 
 // Every secret the provider or an auth method could ever hold: none may show in any error or log.
 const C = {
@@ -93,29 +94,10 @@ before(async () => {
             ci: { role_type: 'jwt', bound_audiences: ['vault'], user_claim: 'sub', policies: ['default'] },
           },
         },
-        kubernetes: {
-          type: 'kubernetes',
-          pem_keys: [jwtKey.publicPem],
-          roles: {
-            app: {
-              bound_service_account_names: ['app'],
-              bound_service_account_namespaces: ['default'],
-              policies: ['default'],
-            },
-          },
-        },
+        kubernetes: kubernetesAuthSeed(jwtKey.publicPem, { policies: ['default'] }),
         ...(pki
           ? {
-              cert: {
-                type: 'cert',
-                roles: {
-                  web: {
-                    certificate: pki.ca.cert,
-                    allowed_common_names: ['web.example.internal'],
-                    policies: ['default'],
-                  },
-                },
-              },
+              cert: certAuthSeed(pki.ca.cert, { policies: ['default'] }),
             }
           : {}),
       },

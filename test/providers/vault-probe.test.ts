@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { parseSeed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
 import { SecrunError } from '../../src/errors.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import type { DocumentRequest } from '../../src/providers/provider.ts';
@@ -12,19 +11,15 @@ import { createVaultProvider } from '../../src/providers/vault.ts';
 import { kvV2MetadataPath, metadataToken } from '../../src/providers/vault-probe.ts';
 import { DELETED_TOKEN, documentToken, PINNED_TOKEN } from '../../src/providers/version-token.ts';
 import { documentKeyOf } from '../../src/refs.ts';
-import { type VaultProbeHarness, vaultProbeHarness } from '../helpers/probe-providers.ts';
+import { probeVaultSuite } from '../helpers/probe-providers.ts';
+import { vaultMountsYaml } from '../helpers/seed-yaml.ts';
 
 const ROOT = 'hvs.PROBE-ROOT-CANARY-0001';
 const VALUES = ['CANARY-probe-one', 'CANARY-probe-two', 'CANARY-probe-three', 'CANARY-probe-legacy'];
 
 const seedYaml = `
 vault:
-  mounts:
-    kv1: { type: kv, version: 1 }
-    database:
-      type: database
-      roles:
-        app: { default_ttl: 1h, max_ttl: 2h }
+${vaultMountsYaml({ kv1: 1 })}
   kv:
     secret/app/db:
       - { password: ${VALUES[0]} }
@@ -53,15 +48,15 @@ const vaultHasProbe = await (async () => {
 
 const lines: string[] = [];
 const logger = createLogger({ level: 'debug', write: (l) => lines.push(l) });
-let server: VaultDevServer;
 let home: string;
-const harnesses: VaultProbeHarness[] = [];
-
-function harness(token = ROOT, env: Record<string, string> = {}): VaultProbeHarness {
-  const h = vaultProbeHarness(server.url, token, logger, env);
-  harnesses.push(h);
-  return h;
-}
+const dev = probeVaultSuite({
+  seed: () => parseSeed(seedYaml, 'vault-probe-seed'),
+  rootToken: ROOT,
+  secrets: [ROOT, ...VALUES],
+  logger,
+  lines,
+});
+const harness = dev.harness;
 
 function docReq(path: string, options: Record<string, string> = {}): DocumentRequest {
   return { scheme: 'vault', path, options, key: documentKeyOf('vault', path, options) };
@@ -70,7 +65,7 @@ function docReq(path: string, options: Record<string, string> = {}): DocumentReq
 const signal = () => AbortSignal.timeout(10_000);
 
 async function vaultApi(method: string, path: string, body?: unknown): Promise<number> {
-  const res = await fetch(`${server.url}/v1/${path}`, {
+  const res = await fetch(`${dev.server.url}/v1/${path}`, {
     method,
     headers: { 'x-vault-token': ROOT, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -81,25 +76,14 @@ async function vaultApi(method: string, path: string, body?: unknown): Promise<n
 
 /** GETs of secret material (KV data, dynamic credentials) in the request log. */
 const secretReads = () =>
-  server.log.entries.filter(
+  dev.server.log.entries.filter(
     (e) => e.method === 'GET' && /^\/v1\/(secret\/data|database\/creds|kv1\/legacy)\b/.test(e.path),
   );
 
-before(async () => {
-  server = await startVaultServer({ seed: parseSeed(seedYaml, 'vault-probe-seed'), rootToken: ROOT });
+before(() => {
   home = mkdtempSync(join(tmpdir(), 'secrun-vault-probe-'));
 });
-beforeEach(() => {
-  server.faults.clear();
-  server.log.clear();
-});
-after(async () => {
-  for (const h of harnesses) h.close();
-  await server.close();
-  rmSync(home, { recursive: true, force: true });
-  const all = lines.join('');
-  for (const secret of [ROOT, ...VALUES]) assert.ok(!all.includes(secret), 'a secret reached the log');
-});
+after(() => rmSync(home, { recursive: true, force: true }));
 
 describe('Vault probe against the dev server', () => {
   test('when a KV v2 secret gets a new version then the token changes, and only metadata is read', async () => {
@@ -113,7 +97,7 @@ describe('Vault probe against the dev server', () => {
     assert.match(second ?? '', /^v3@\d+$/);
     assert.notEqual(second, first);
     assert.deepEqual(secretReads(), []);
-    const metadata = server.log.filter({ method: 'GET', path: '/v1/secret/metadata/app/db' });
+    const metadata = dev.server.log.filter({ method: 'GET', path: '/v1/secret/metadata/app/db' });
     assert.equal(metadata.length, 3);
   });
 
@@ -122,13 +106,13 @@ describe('Vault probe against the dev server', () => {
     const a = await probe(docReq('secret/app/db'), signal());
     const b = await probe(docReq('secret/data/app/db'), signal());
     assert.equal(b, a);
-    assert.equal(server.log.filter({ path: '/v1/secret/metadata/app/db' }).length, 2);
-    assert.equal(server.log.filter({ path: /^\/v1\/secret\/metadata\/data/ }).length, 0);
+    assert.equal(dev.server.log.filter({ path: '/v1/secret/metadata/app/db' }).length, 2);
+    assert.equal(dev.server.log.filter({ path: /^\/v1\/secret\/metadata\/data/ }).length, 0);
   });
 
   test('when the boot read and the probe see the same version then their tokens are equal', async () => {
     const p = createVaultProvider({
-      env: { VAULT_ADDR: server.url, VAULT_TOKEN: ROOT },
+      env: { VAULT_ADDR: dev.server.url, VAULT_TOKEN: ROOT },
       logger,
       homeDir: home,
     });
@@ -148,7 +132,7 @@ describe('Vault probe against the dev server', () => {
     skip: vaultHasProbe ? false : 'vault.ts has no probe yet',
   }, async () => {
     const p = createVaultProvider({
-      env: { VAULT_ADDR: server.url, VAULT_TOKEN: ROOT },
+      env: { VAULT_ADDR: dev.server.url, VAULT_TOKEN: ROOT },
       logger,
       homeDir: home,
     });
@@ -167,7 +151,7 @@ describe('Vault probe against the dev server', () => {
   test('when a version is pinned then the token is constant and nothing is requested', async () => {
     const { probe } = harness();
     assert.equal(await probe(docReq('secret/app/db', { version: '1' }), signal()), PINNED_TOKEN);
-    assert.equal(server.log.entries.length, 0);
+    assert.equal(dev.server.log.entries.length, 0);
     const latest = await probe(docReq('secret/app/db', { version: '0' }), signal());
     assert.match(latest ?? '', /^v\d+@/, 'version=0 means the latest: it is watched');
   });
@@ -177,7 +161,7 @@ describe('Vault probe against the dev server', () => {
     assert.equal(await probe(docReq('kv1/legacy'), signal()), undefined);
     assert.equal(await probe(docReq('database/creds/app'), signal()), undefined);
     assert.deepEqual(secretReads(), []);
-    assert.ok(server.log.entries.every((e) => e.path.startsWith('/v1/sys/internal/ui/mounts/')));
+    assert.ok(dev.server.log.entries.every((e) => e.path.startsWith('/v1/sys/internal/ui/mounts/')));
   });
 
   test('when the current version is deleted, undeleted or its metadata erased then the token follows', async () => {
@@ -204,7 +188,7 @@ describe('Vault probe against the dev server', () => {
     const req = docReq('secret/app/db');
     assert.equal(await probe(req, signal()), undefined);
     assert.equal(await probe(req, signal()), undefined);
-    assert.equal(server.log.filter({ path: '/v1/secret/metadata/app/db' }).length, 1);
+    assert.equal(dev.server.log.filter({ path: '/v1/secret/metadata/app/db' }).length, 1);
     const logged = lines.slice(before).filter((l) => l.includes('no read permission on KV v2 metadata'));
     assert.equal(logged.length, 1);
     assert.match(logged[0] ?? '', /^secrun: warn: /);
@@ -213,14 +197,14 @@ describe('Vault probe against the dev server', () => {
   test('when Vault keeps answering 503 then the probe rejects with a typed error', async () => {
     const { probe } = harness(ROOT, { VAULT_MAX_RETRIES: '1' });
     await probe(docReq('secret/app/db'), signal()); // the preflight is cached from here on
-    server.faults.set({ failNext: { status: 503, count: 2 } });
+    dev.server.faults.set({ failNext: { status: 503, count: 2 } });
     const err = await probe(docReq('secret/app/db'), signal()).then(
       () => assert.fail('expected a rejection'),
       (e: unknown) => e,
     );
     assert.ok(err instanceof SecrunError);
     assert.equal(err.code, 'vault.unavailable');
-    assert.equal(server.log.entries.filter((e) => e.status === 503).length, 2);
+    assert.equal(dev.server.log.entries.filter((e) => e.status === 503).length, 2);
   });
 });
 

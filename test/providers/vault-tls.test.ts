@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -16,13 +15,14 @@ import { createLogger } from '../../src/log.ts';
 import type { DocumentRequest } from '../../src/providers/provider.ts';
 import { createVaultProvider, type VaultProvider } from '../../src/providers/vault.ts';
 import { readVaultSettings, VaultClient } from '../../src/providers/vault-client.ts';
-import { makeTestPki, type TestPki } from '../helpers/tls.ts';
+import { readInInsecureChild } from '../helpers/insecure-child.ts';
+import type { TestPki } from '../helpers/tls.ts';
 import {
   type ExtraCerts,
   haveOpenssl,
-  makeExtraCerts,
   type TempFiles,
-  tempFiles,
+  type TlsMaterial,
+  tlsMaterial,
 } from '../helpers/tls-certs.ts';
 import { assertNoCanary } from '../helpers/vault-auth.ts';
 
@@ -47,17 +47,15 @@ describe('vault TLS through the provider', { skip }, () => {
   let pki: TestPki;
   let extra: ExtraCerts;
   let tmp: TempFiles;
-  const paths: Record<string, string> = {};
+  let tls: TlsMaterial | undefined;
+  let paths: Record<string, string> = {};
   const servers: Record<string, VaultDevServer> = {};
   const providers: VaultProvider[] = [];
   let lines: string[] = [];
 
   before(async () => {
-    pki = makeTestPki();
-    extra = makeExtraCerts(pki);
-    tmp = tempFiles();
-    paths.ca = tmp.write('ca.pem', pki.ca.cert);
-    paths.otherCa = tmp.write('other-ca.pem', pki.otherCa.cert);
+    tls = tlsMaterial();
+    ({ pki, extra, tmp, paths } = tls);
     paths.longCa = tmp.write('long-ca.pem', extra.longCa.cert);
     paths.clientCert = tmp.write('client.pem', pki.client.cert);
     paths.clientKey = tmp.write('client.key', pki.client.key, 0o600);
@@ -87,8 +85,7 @@ describe('vault TLS through the provider', { skip }, () => {
   after(async () => {
     await Promise.all(providers.map((p) => p.close()));
     await Promise.all(Object.values(servers).map((s) => s.close()));
-    tmp?.cleanup();
-    pki?.cleanup();
+    tls?.cleanup();
   });
 
   beforeEach(() => {
@@ -331,52 +328,18 @@ describe('vault TLS through the provider', { skip }, () => {
   });
 
   test('when NODE_TLS_REJECT_UNAUTHORIZED=0 is in the environment then Vault certificates are still verified', async () => {
-    const url = servers.self!.httpsUrl!;
-    const providerUrl = new URL('../../src/providers/vault.ts', import.meta.url).href;
-    const logUrl = new URL('../../src/log.ts', import.meta.url).href;
-    const script = `
-      import https from 'node:https';
-      const { createVaultProvider } = await import(${JSON.stringify(providerUrl)});
-      const { createLogger } = await import(${JSON.stringify(logUrl)});
-      const url = ${JSON.stringify(url)};
-      const control = await new Promise((resolve) => {
-        https.get(url + '/v1/sys/health', (res) => { res.resume(); resolve(res.statusCode); })
-          .on('error', (e) => resolve(e.code));
-      });
-      const lines = [];
-      const p = createVaultProvider({
+    const report = await readInInsecureChild({
+      url: servers.self!.httpsUrl!,
+      controlPath: '/v1/sys/health',
+      module: 'providers/vault.ts',
+      factory: 'createVaultProvider',
+      options: `{
         env: { VAULT_ADDR: url, VAULT_TOKEN: 'hvs.child', VAULT_MAX_RETRIES: '0', NODE_TLS_REJECT_UNAUTHORIZED: process.env.NODE_TLS_REJECT_UNAUTHORIZED },
-        logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
         homeDir: '/nonexistent-home',
-      });
-      const req = { scheme: 'vault', path: 'secret/app/db', options: {}, key: 'k' };
-      const out = (await p.readAll([req], AbortSignal.timeout(10000))).get('k');
-      await p.close();
-      process.stdout.write(JSON.stringify({ control, ok: out.ok, code: out.ok ? null : out.error.code, message: out.ok ? '' : out.error.message, lines }) + '\\n');
-    `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_TLS_REJECT_UNAUTHORIZED: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      }`,
+      scheme: 'vault',
+      path: 'secret/app/db',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    clearTimeout(timer);
-    assert.equal(code, 0, stderr);
-    const report = JSON.parse(stdout.trim()) as {
-      control: unknown;
-      ok: boolean;
-      code: string | null;
-      message: string;
-      lines: string[];
-    };
     assert.equal(report.control, 200, 'the variable is in effect for plain https in that process');
     assert.equal(report.ok, false);
     assert.equal(report.code, 'vault.tls', report.message);

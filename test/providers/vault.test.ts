@@ -14,6 +14,7 @@ import {
   type VaultProvider,
   type VaultProviderOptions,
 } from '../../src/providers/vault.ts';
+import { vaultMountsYaml } from '../helpers/seed-yaml.ts';
 
 const ROOT = 'hvs.CANARYROOTTOKEN0123456789';
 const SECRETS = {
@@ -27,12 +28,7 @@ const CANARIES = [ROOT, 'hvs.CANARYREADER', 'hvs.CANARYRENEW', 'hvs.CANARYOWNED'
 
 const seedYaml = `
 vault:
-  mounts:
-    kv1: { type: kv, version: 1 }
-    database:
-      type: database
-      roles:
-        app: { default_ttl: 1h, max_ttl: 24h }
+${vaultMountsYaml({ kv1: 1 }, '24h')}
   kv:
     secret/app/db:
       - { password: ${SECRETS.v1} }
