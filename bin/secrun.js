@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point: checks the Node version, then runs the built CLI (dist/) or, in a source checkout, src/.
+// Entry point: checks the Node version, then runs src/ in a source checkout (so a stale dist/ is
+// never run by mistake) or the built dist/ in an installed package (which ships no src/).
 import { existsSync } from 'node:fs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -10,8 +11,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(78);
 }
 
-const built = new URL('../dist/cli.js', import.meta.url);
+const source = new URL('../src/cli.ts', import.meta.url);
 const { main } = await import(
-  existsSync(built) ? built.href : new URL('../src/cli.ts', import.meta.url).href
+  existsSync(source) ? source.href : new URL('../dist/cli.js', import.meta.url).href
 );
 await main();
