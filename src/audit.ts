@@ -59,7 +59,19 @@ export function createAudit(opts: AuditOptions): Audit {
       throw new UsageError(`--audit ${opts.target}: file descriptor ${fd} is not open`);
     }
   }
-  const write = opts.write ?? ((line: string) => writeSync(fd, line));
+  let broken = false;
+  const write =
+    opts.write ??
+    ((line: string) => {
+      if (broken) return;
+      try {
+        writeSync(fd, line);
+      } catch (err) {
+        // A reader that went away (EPIPE) must not take the service down with it.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+        broken = true;
+      }
+    });
   const now = opts.now ?? (() => new Date());
   return {
     enabled: true,

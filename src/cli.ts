@@ -76,12 +76,21 @@ function packageVersion(): string {
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'config file (default: $SECRUN_CONFIG, else ./secrun.yaml if present)')
+    .option(
+      '--config <file>',
+      'config file (default: $SECRUN_CONFIG, else ./secrun.yaml or ./secrun.yml if present)',
+    )
     .option('--env <NAME=REF>', 'add a variable from a reference (repeatable)', collect)
     .option('--import <[PREFIX=]REF>', 'every field of one secret becomes a variable (repeatable)', collect)
     .option('--no-env-refs', 'do not treat references found in the inherited environment as secrets')
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
+      new Option('--log-level <level>', 'log level (default: info)').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
     )
     .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']))
     .option('-q, --quiet', 'only errors on stderr')
@@ -141,7 +150,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       .exitOverride(),
   )
     .addOption(
-      new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto').choices([
+      new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto (default)').choices([
         'exec',
         'supervise',
         'auto',
@@ -153,7 +162,11 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       'keep an inherited variable that would be removed (repeatable, * suffix glob)',
       collect,
     )
-    .option('--drop <NAME>', 'remove an inherited variable (repeatable, * suffix glob)', collect)
+    .option(
+      '--drop <NAME>',
+      'remove a variable from the child (repeatable, * suffix glob; beats --keep)',
+      collect,
+    )
     .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)')
     .option(
       '--mask',
@@ -161,7 +174,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     )
     .option('--no-mask', 'do not mask the child output')
     .option('--watch <interval>', 'poll secrets for rotation every <interval> (supervise mode)')
-    .option('--on-change <action>', 'on a changed secret: restart | signal:<SIG> | exit | ignore')
+    .option('--on-change <action>', 'on a changed secret: restart (default) | signal:<SIG> | exit | ignore')
     .option('--splay <duration>', 'random delay before acting on a change')
     .option('--no-revoke', 'keep leases and the login token when the child exits')
     .option('--audit <target>', 'audit stream (JSON lines): stderr, stdout or fd:N');
