@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { type Audit, createAudit } from './audit.ts';
+import { type Audit, createAudit, documentFields } from './audit.ts';
 import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
 import type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli.ts';
 import { type Flags, loadConfig, resolveSettings, type Settings } from './config.ts';
@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/index.ts';
 import type { VaultCheckInfo, VaultProvider } from './providers/vault.ts';
 import { type CollectedRefs, collectRefs } from './refs.ts';
-import { type Resolution, resolveAll } from './resolve.ts';
+import { leaseIds, type Resolution, resolveAll } from './resolve.ts';
 
 /** Everything both `run` and `check` prepare before the first network call. */
 interface Prepared {
@@ -57,12 +57,7 @@ export async function runCommand(req: {
     try {
       resolution = await resolveWithDeadline(prepared, registry, logger, io);
     } catch (err) {
-      if (err instanceof ResolveError)
-        await revokeLeases(
-          registry,
-          err.leases.map((l) => l.id),
-          logger,
-        );
+      if (err instanceof ResolveError) await revokeLeases(registry, err.leaseIds, logger);
       await registry.closeAll();
       throw err;
     }
@@ -138,7 +133,7 @@ export async function runCommand(req: {
       audit,
       isTty: io.stdinIsTty,
       knownSecrets: known,
-      watch: await watchHook(settings, resolution, registry, logger, audit),
+      watch: await watchHook(settings, resolution, registry, logger),
     });
     logger.debug('child exited', { exitCode: exit.exitCode, signal: exit.signal ?? undefined });
     return exit.exitCode;
@@ -167,18 +162,10 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
         );
       }
       // check launches nothing: the dynamic credentials it minted are handed back at once.
-      await revokeLeases(
-        registry,
-        resolution.documents.flatMap((d) => (d.lease ? [d.lease.id] : [])),
-        logger,
-      );
+      await revokeLeases(registry, leaseIds(resolution.documents), logger);
     } catch (err) {
       if (err instanceof ResolveError) {
-        await revokeLeases(
-          registry,
-          err.leases.map((l) => l.id),
-          logger,
-        );
+        await revokeLeases(registry, err.leaseIds, logger);
         throw new ResolveError(err.failures, { launching: false });
       }
       throw err;
@@ -289,15 +276,12 @@ async function resolveWithDeadline(
     );
   } catch (err) {
     if (err instanceof ResolveError && collected.failures.length > 0) {
-      throw new ResolveError([...collected.failures, ...err.failures], { leases: err.leases });
+      throw new ResolveError([...collected.failures, ...err.failures], { leaseIds: err.leaseIds });
     }
     throw err;
   }
   if (collected.failures.length > 0) {
-    const leases = resolution.documents.flatMap((d) =>
-      d.lease ? [{ scheme: 'vault' as const, id: d.lease.id }] : [],
-    );
-    throw new ResolveError(collected.failures, { leases });
+    throw new ResolveError(collected.failures, { leaseIds: leaseIds(resolution.documents) });
   }
   const ms = Math.round(performance.now() - started);
   const count = resolution.variables.length;
@@ -329,7 +313,6 @@ async function watchHook(
   resolution: Resolution,
   registry: ProviderRegistry,
   logger: Logger,
-  audit: Audit,
 ): Promise<((refresh: (keys: string[]) => void) => () => Promise<void>) | undefined> {
   const intervalMs = settings.watchMs;
   if (intervalMs === undefined) return undefined;
@@ -341,7 +324,6 @@ async function watchHook(
       registry,
       intervalMs,
       logger,
-      audit,
       documents: docs.map(({ key, scheme, path, options }) => ({ key, scheme, path, options })),
       baseline: new Map(docs.map((d) => [d.key, documentToken(d, d)])),
       onChange: refresh,
@@ -356,13 +338,8 @@ function recordReads(audit: Audit, resolution: Resolution): void {
   if (!audit.enabled) return;
   for (const doc of resolution.documents) {
     audit.record('secret.read', {
-      provider: doc.scheme,
-      path: doc.path,
+      ...documentFields(doc),
       options: Object.keys(doc.options).length > 0 ? doc.options : undefined,
-      version: doc.version,
-      leaseId: doc.lease?.id,
-      ttl: doc.lease?.duration,
-      renewable: doc.lease?.renewable,
       durationMs: Math.round(doc.readMs),
       variables: doc.variables,
     });

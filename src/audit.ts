@@ -1,5 +1,6 @@
 import { fstatSync, writeSync } from 'node:fs';
 import { UsageError } from './errors.ts';
+import type { ResolvedDocument } from './resolve.ts';
 
 /** Audit event names (JSON lines, `event` field). */
 export type AuditEvent =
@@ -34,6 +35,18 @@ export interface AuditOptions {
   /** For tests. */
   write?: (line: string) => void;
   now?: () => Date;
+}
+
+/** The audit fields of one document read: provider, path, version, lease. Never a value. */
+export function documentFields(doc: ResolvedDocument): Record<string, unknown> {
+  return {
+    provider: doc.scheme,
+    path: doc.path,
+    version: doc.version,
+    leaseId: doc.lease?.id,
+    ttl: doc.lease?.duration,
+    renewable: doc.lease?.renewable,
+  };
 }
 
 /** A no-op audit stream. */

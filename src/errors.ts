@@ -130,13 +130,10 @@ export interface ResolveFailure {
  */
 export class ResolveError extends SecrunError {
   readonly failures: ResolveFailure[];
-  /** Leases minted by the reads that did succeed: nothing will use them, revoke them. */
-  readonly leases: Array<{ scheme: 'vault'; id: string }>;
+  /** Vault leases minted by the reads that did succeed: nothing will use them, revoke them. */
+  readonly leaseIds: string[];
 
-  constructor(
-    failures: ResolveFailure[],
-    opts: { leases?: Array<{ scheme: 'vault'; id: string }>; launching?: boolean } = {},
-  ) {
+  constructor(failures: ResolveFailure[], opts: { leaseIds?: string[]; launching?: boolean } = {}) {
     // One cause shared by several variables (a failed login) is printed once, not per variable.
     const groups: Array<{ variables: string[]; refs: string[]; error: SecrunError }> = [];
     for (const f of failures) {
@@ -162,7 +159,7 @@ export class ResolveError extends SecrunError {
     );
     this.name = 'ResolveError';
     this.failures = failures;
-    this.leases = opts.leases ?? [];
+    this.leaseIds = opts.leaseIds ?? [];
   }
 
   override toJSON(): Record<string, unknown> {

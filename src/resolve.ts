@@ -89,6 +89,11 @@ interface ReadOutcome {
   readMs: number;
 }
 
+/** Ids of the leases attached to documents (Vault dynamic secrets). */
+export function leaseIds(documents: ReadonlyArray<{ lease?: Lease }>): string[] {
+  return documents.flatMap((d) => (d.lease ? [d.lease.id] : []));
+}
+
 /** One document per key: every reference to it shares one request. */
 function groupDocuments(refs: SecretRef[]): Map<SecretRef['scheme'], DocumentRequest[]> {
   const seen = new Set<string>();
@@ -261,11 +266,11 @@ export async function resolveAll(
     }
   }
 
-  const leases = [...outcomes.values()].flatMap((o) =>
-    o.result.ok && o.result.doc.lease ? [{ scheme: 'vault' as const, id: o.result.doc.lease.id }] : [],
-  );
   // The leases minted by reads that succeeded go with the error, so the caller can revoke them.
-  if (failures.length > 0) throw new ResolveError(failures, { leases });
+  if (failures.length > 0) {
+    const docs = [...outcomes.values()].flatMap((o) => (o.result.ok ? [o.result.doc] : []));
+    throw new ResolveError(failures, { leaseIds: leaseIds(docs) });
+  }
 
   const documents: ResolvedDocument[] = [];
   for (const requests of groups.values()) {

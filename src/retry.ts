@@ -51,10 +51,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     } catch (err) {
       const decision = opts.classify(err);
       if (!decision.retry || attempt >= maxAttempts || opts.signal?.aborted) throw err;
-      const wait = Math.min(
-        decision.afterMs ?? backoffMs(attempt, baseMs, capMs, opts.random),
-        Math.max(capMs, decision.afterMs ?? 0),
-      );
+      // A server-requested wait (Retry-After) is honoured as is; the deadline still bounds it.
+      const wait = decision.afterMs ?? backoffMs(attempt, baseMs, capMs, opts.random);
       opts.onRetry?.(err, attempt, wait);
       try {
         await delay(wait, undefined, { signal: opts.signal });

@@ -2,6 +2,7 @@
  * The secrets of one supervised run as last read — values, documents and the environment the
  * next child start gets — and how a re-read updates them.
  */
+import { documentFields } from './audit.ts';
 import { changedVariables } from './change-plan.ts';
 import { errorFields } from './error-fields.ts';
 import type { LeaseTracker } from './lease-tracker.ts';
@@ -83,12 +84,7 @@ export class SecretState {
       this.#docs.set(doc.key, doc);
       audit.record('secret.reread', {
         ok: true,
-        provider: doc.scheme,
-        path: doc.path,
-        version: doc.version,
-        leaseId: doc.lease?.id,
-        ttl: doc.lease?.duration,
-        renewable: doc.lease?.renewable,
+        ...documentFields(doc),
         replacedLeaseId: replaced?.id,
         reason,
       });

@@ -59,7 +59,7 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
         ...(auth ? { auth } : {}),
         env: opts.env,
         logger: opts.logger,
-        homeDir: opts.homeDir ?? homedir(),
+        homeDir,
       });
     },
     awssm: async () => {
