@@ -1,6 +1,6 @@
 import { PassThrough, Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Masker, type MaskSecret } from '../src/mask.ts';
+import { Masker, type MaskSecret } from '../src/mask/index.ts';
 import { fixed, markdownTable, median } from './lib.ts';
 
 /** Median throughput of one scenario. */

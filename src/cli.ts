@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, SecrunError, toSecrunError } from './errors.ts';
-import { hardenProcess } from './exec.ts';
+import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
+import { hardenProcess } from './launch/exec.ts';
 
 /** Where the CLI writes and what it reads; injectable so tests need no subprocess. */
 export interface CliIo {
@@ -179,7 +179,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     .option('--no-revoke', 'keep leases and the login token when the child exits')
     .option('--audit <target>', 'audit stream (JSON lines): stderr, stdout or fd:N');
   run.action(async (command: string, args: string[], opts: RunCliOptions) => {
-    const { runCommand } = await import('./agent.ts');
+    const { runCommand } = await import('./boot/run.ts');
     result.code = await runCommand({ command, args, opts, io });
   });
 
@@ -190,7 +190,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       .exitOverride(),
   ).option('--json', 'print the report as JSON');
   check.action(async (opts: CheckCliOptions) => {
-    const { checkCommand } = await import('./agent.ts');
+    const { checkCommand } = await import('./boot/run.ts');
     result.code = await checkCommand({ opts, io });
   });
 

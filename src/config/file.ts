@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ConfigError } from '../errors.ts';
-import type { LogFormat, LogLevel } from '../log.ts';
+import { ConfigError } from '../base/errors.ts';
+import type { LogFormat, LogLevel } from '../base/log.ts';
 import { type FindConfigOptions, findConfigFile } from './find.ts';
 import { fileLine, type KeyPath, keyLineFinder } from './key-lines.ts';
 import { type SchemaProblem, schemaProblems } from './schema.ts';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../base/errors.ts';
 
 /** Where a config file comes from, in order: `--config`, `SECRUN_CONFIG`, `./secrun.yaml` or `./secrun.yml`. */
 export interface FindConfigOptions {

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../base/errors.ts';
 import { isValidEnvName } from '../refs/names.ts';
 import { isRef } from '../refs/scheme.ts';
 import type { VaultAuthSettings } from './settings.ts';

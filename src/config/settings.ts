@@ -1,4 +1,4 @@
-import type { LogFormat, LogLevel } from '../log.ts';
+import type { LogFormat, LogLevel } from '../base/log.ts';
 import type { ConfigFile, LoadedConfig } from './file.ts';
 import type { Flags } from './flags.ts';
 import { applyEnv, secrunVar } from './settings-env.ts';

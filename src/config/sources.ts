@@ -1,5 +1,5 @@
-import { checkEnvPattern } from '../child-env.ts';
-import { ConfigError, UsageError } from '../errors.ts';
+import { ConfigError, UsageError } from '../base/errors.ts';
+import { checkEnvPattern } from '../boot/child-env.ts';
 import type { LoadedConfig } from './file.ts';
 import { fileLine } from './key-lines.ts';
 import type { VaultAuthSettings } from './settings.ts';

@@ -1,6 +1,6 @@
-import { type SecretsManagerDevServer, startSecretsManagerServer } from './secrets-manager-server.ts';
+import { type SecretsManagerDevServer, startSecretsManagerServer } from './aws/server.ts';
 import { loadSeedFile, parseSeed, type Seed } from './seed.ts';
-import { startVaultServer, type VaultDevServer } from './vault-server.ts';
+import { startVaultServer, type VaultDevServer } from './vault/server.ts';
 
 export interface DevOptions {
   /** Seed file; without one both servers start empty (a root token and default credentials). */

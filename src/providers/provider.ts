@@ -1,4 +1,4 @@
-import type { SecrunError } from '../errors.ts';
+import type { SecrunError } from '../base/errors.ts';
 
 /** One secret document to read: every reference with the same `key` is served by one read. */
 export interface DocumentRequest {

@@ -1,5 +1,5 @@
-import type { ResolveFailure, SecrunError } from '../errors.ts';
-import { ConfigError, ResolveError, toSecrunError, UsageError } from '../errors.ts';
+import type { ResolveFailure, SecrunError } from '../base/errors.ts';
+import { ConfigError, ResolveError, toSecrunError, UsageError } from '../base/errors.ts';
 import { isProtectedPrefix, isValidEnvName, PROTECTED_IMPORT_PREFIXES } from './names.ts';
 import { nearMissScheme } from './near-miss.ts';
 import { parseRef } from './parse.ts';

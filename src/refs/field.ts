@@ -1,6 +1,6 @@
 // Messages here do not repeat the reference: every caller reports a failure next to its
 // variable and reference (ResolveError lines), so they read "no field "x"; ...".
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../base/errors.ts';
 import type { FieldSelector, SecretRef } from './secret-ref.ts';
 import { jsonKind, parseJsonText, secretBytesToText } from './secret-text.ts';
 import { showField, showName } from './show.ts';

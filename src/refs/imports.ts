@@ -1,4 +1,4 @@
-import { NotFoundError, RefError } from '../errors.ts';
+import { NotFoundError, RefError } from '../base/errors.ts';
 import type { CollectedImport } from './collect.ts';
 import { leafToString, selectField } from './field.ts';
 import { isProtectedImportName } from './names.ts';

@@ -1,4 +1,4 @@
-import { RefError } from '../errors.ts';
+import { RefError } from '../base/errors.ts';
 import { showRef } from './show.ts';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;

@@ -1,4 +1,4 @@
-import { RefError } from '../errors.ts';
+import { RefError } from '../base/errors.ts';
 import { parseField } from './parse-field.ts';
 import { parseOptions } from './parse-options.ts';
 import { refError } from './parse-part.ts';

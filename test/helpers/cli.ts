@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import {
-  type SecretsManagerDevServer,
-  startSecretsManagerServer,
-} from '../../src/dev/secrets-manager-server.ts';
+import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../src/dev/aws/server.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
+import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { collectOutput } from './child-output.ts';
 import { vaultMountsYaml } from './seed-yaml.ts';
 

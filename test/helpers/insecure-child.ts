@@ -18,7 +18,7 @@ export interface InsecureChildOptions {
   url: string;
   /** Path of the control request made with plain node:https (no provider). */
   controlPath: string;
-  /** The provider module, relative to src/ (e.g. `providers/vault.ts`), and its factory's name. */
+  /** The provider module, relative to src/ (e.g. `providers/vault/provider.ts`), and its factory's name. */
   module: string;
   factory: string;
   /** JavaScript source of the factory's options other than `logger`; `url` is in scope. */
@@ -37,7 +37,7 @@ export interface InsecureChildOptions {
  */
 export async function readInInsecureChild(o: InsecureChildOptions): Promise<InsecureChildReport> {
   const providerUrl = new URL(`../../src/${o.module}`, import.meta.url).href;
-  const logUrl = new URL('../../src/log.ts', import.meta.url).href;
+  const logUrl = new URL('../../src/base/log.ts', import.meta.url).href;
   const script = `
     import https from 'node:https';
     const { ${o.factory} } = await import(${JSON.stringify(providerUrl)});

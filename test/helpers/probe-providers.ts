@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach } from 'node:test';
+import type { Logger } from '../../src/base/log.ts';
 import type { Seed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
-import type { Logger } from '../../src/log.ts';
+import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import type { Provider } from '../../src/providers/provider.ts';
-import { readVaultSettings, VaultClient } from '../../src/providers/vault-client.ts';
-import { MountCache, mountLookup } from '../../src/providers/vault-kv.ts';
-import { createVaultProbe, type VaultProbe } from '../../src/providers/vault-probe.ts';
+import { VaultClient } from '../../src/providers/vault/client.ts';
+import { readVaultSettings } from '../../src/providers/vault/env-settings.ts';
+import { MountCache, mountLookup } from '../../src/providers/vault/kv-mounts.ts';
+import { createVaultProbe, type VaultProbe } from '../../src/providers/vault/probe.ts';
 
 /** A Vault probe wired as `createVaultProvider` wires its reads: same client, same mount cache. */
 export interface VaultProbeHarness {

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { parseSeed } from '../../src/dev/seed.ts';
-import { startVaultServer, type VaultDevServer } from '../../src/dev/vault-server.ts';
+import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { makeTestPki, type TestPki } from './tls.ts';
 
 /** Pieces of dev Vault seeds (as objects for `yaml.stringify`) that several tests share. */

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { createLogger, type Logger } from '../../src/log.ts';
-import type { VaultAuthContext } from '../../src/providers/vault.ts';
-import {
-  readVaultSettings,
-  type TlsFileReader,
-  VaultClient,
-  type VaultSettingsOverrides,
-} from '../../src/providers/vault-client.ts';
+import { createLogger, type Logger } from '../../src/base/log.ts';
+import { VaultClient } from '../../src/providers/vault/client.ts';
+import { readVaultSettings, type VaultSettingsOverrides } from '../../src/providers/vault/env-settings.ts';
+import type { VaultAuthContext } from '../../src/providers/vault/provider.ts';
+import type { TlsFileReader } from '../../src/providers/vault/tls.ts';
 
 /** A logger that keeps its lines for canary checks. */
 export function captureLogger(): { logger: Logger; lines: string[] } {

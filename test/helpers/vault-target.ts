@@ -5,7 +5,7 @@ import {
   startVaultServer,
   type VaultDevServer,
   type VaultDevServerOptions,
-} from '../../src/dev/vault-server.ts';
+} from '../../src/dev/vault/server.ts';
 
 export const SEED_FILE = new URL('../fixtures/vault-seed.yaml', import.meta.url).pathname;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './auth-roles.ts';
 import { parseDuration } from './duration.ts';
 import { badRequest, type Ctx, notFound, ok, type Reply, str } from './http.ts';
-import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './login.ts';
 import type { Mount } from './state.ts';
 
 interface ApproleRole {

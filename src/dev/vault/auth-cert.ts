@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './auth-roles.ts';
 import { badRequest, type Ctx, notFound, type Reply, str, strList } from './http.ts';
-import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './login.ts';
 import type { Mount } from './state.ts';
 
 interface CertRole {

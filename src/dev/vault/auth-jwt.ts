@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
+import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './auth-roles.ts';
 import { badRequest, type Ctx, fail, notFound, permissionDenied, type Reply, str, strList } from './http.ts';
-import { checkTimes, publicKeys, verifyJwt } from './jwt.ts';
-import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './login.ts';
+import { checkTimes, publicKeys, verifyJwt } from './jwt-verify.ts';
 import type { Mount } from './state.ts';
 
 interface JwtRole {

@@ -1,12 +1,12 @@
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../base/log.ts';
 import type { Provider } from '../provider.ts';
 import type { VaultCertFact } from './cert-facts.ts';
 import type { VaultClient } from './client.ts';
 import { mapVaultError } from './error-map.ts';
-import { VaultHttpError } from './errors.ts';
-import type { VaultLoginDetails } from './login.ts';
+import { VaultHttpError } from './http-errors.ts';
 import type { VaultProvider } from './provider-types.ts';
 import { tokenInfoOf } from './session.ts';
+import type { VaultLoginDetails } from './token-holder.ts';
 
 /** The token in use, as `secrun check` shows it (no token, only its accessor). */
 export interface VaultAuthInfo {

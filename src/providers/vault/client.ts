@@ -1,16 +1,16 @@
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { Logger } from '../../log.ts';
-import { parseRetryAfter, withRetry } from '../../retry.ts';
+import type { Logger } from '../../base/log.ts';
+import { parseRetryAfter, withRetry } from '../../base/retry.ts';
 import { isLoopbackHost } from '../net.ts';
 import { certificateFacts, type VaultCertFact } from './cert-facts.ts';
+import type { VaultSettings } from './env-settings.ts';
 import type { ErrorContext } from './error-map.ts';
-import { httpErrorFrom, VaultHttpError, VaultTransportError } from './errors.ts';
+import { httpErrorFrom, VaultHttpError, VaultTransportError } from './http-errors.ts';
 import type { CallState } from './http-request.ts';
 import { createNodeVault, type NodeVaultClient, setNodeVaultToken } from './node-vault.ts';
 import { encodePath, encodeQuery } from './path.ts';
 import { classifyVaultError } from './retry-policy.ts';
-import type { VaultSettings } from './settings.ts';
 import { checkClientPair, loadTlsMaterial, type TlsCertSource, type TlsFileReader } from './tls.ts';
 import { HttpTransport } from './transport.ts';
 

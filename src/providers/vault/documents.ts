@@ -1,9 +1,9 @@
-import { InternalError, NotFoundError, RefError } from '../../errors.ts';
+import { InternalError, NotFoundError, RefError } from '../../base/errors.ts';
 import type { DocumentRequest, DocumentResult, Lease, SecretDocument } from '../provider.ts';
-import { kvV2DataPath, type MountCache, type MountInfo } from '../vault-kv.ts';
 import type { VaultClient, VaultEnvelope } from './client.ts';
 import { mapVaultError } from './error-map.ts';
 import { kv2Document, kvGone } from './kv-document.ts';
+import { kvV2DataPath, type MountCache, type MountInfo } from './kv-mounts.ts';
 import { normalizeVaultPath } from './path.ts';
 
 /** Reads a batch of Vault documents; the caller authenticates first. */

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors.ts';
+import { ConfigError } from '../../base/errors.ts';
 
 /** Parses a boolean as Go's `strconv.ParseBool` does; anything else is a ConfigError. */
 export function parseGoBool(value: string, name: string): boolean {

@@ -5,8 +5,14 @@ import {
   PermissionError,
   SecrunError,
   UnavailableError,
-} from '../../errors.ts';
-import { connectionWords, fmtSeconds, KV_UPGRADING, VaultHttpError, VaultTransportError } from './errors.ts';
+} from '../../base/errors.ts';
+import {
+  connectionWords,
+  fmtSeconds,
+  KV_UPGRADING,
+  VaultHttpError,
+  VaultTransportError,
+} from './http-errors.ts';
 import { tlsHint } from './tls-hint.ts';
 
 /** Where an error happened, for its message and details. */

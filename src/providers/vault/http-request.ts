@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isTlsErrorCode } from '../net.ts';
-import { connectionWords, fmtSeconds, VaultTransportError } from './errors.ts';
+import { connectionWords, fmtSeconds, VaultTransportError } from './http-errors.ts';
 
 /** Per-request state shared between a call and the transport (passed through node-vault). */
 export interface CallState {

@@ -1,6 +1,6 @@
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError } from '../../base/errors.ts';
 import type { SecretDocument } from '../provider.ts';
-import { VaultHttpError } from './errors.ts';
+import { VaultHttpError } from './http-errors.ts';
 
 /** A KV v2 `data` object ({data, metadata}) as a document; undefined for any other shape. */
 export function kv2Document(raw: unknown): SecretDocument | undefined {

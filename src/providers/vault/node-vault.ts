@@ -1,5 +1,5 @@
 import nodeVault from 'node-vault';
-import type { VaultSettings } from './settings.ts';
+import type { VaultSettings } from './env-settings.ts';
 import type { RpOptions, RpResponse } from './transport.ts';
 
 /** The node-vault client. */

@@ -1,4 +1,4 @@
-import { VaultTransportError } from './errors.ts';
+import { VaultTransportError } from './http-errors.ts';
 
 /** `path` without leading or trailing slashes. */
 export function trimSlashes(path: string): string {

@@ -1,11 +1,11 @@
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../base/log.ts';
 import type { Provider } from '../provider.ts';
 import type { VaultCheckInfo } from './check.ts';
 import type { VaultClientOptions } from './client.ts';
-import type { VaultLoginSummary, VaultReloginInfo } from './login.ts';
+import type { VaultSettingsOverrides } from './env-settings.ts';
 import type { VaultSession } from './session.ts';
-import type { VaultSettingsOverrides } from './settings.ts';
 import type { VaultAuth } from './token-auth.ts';
+import type { VaultLoginSummary, VaultReloginInfo } from './token-holder.ts';
 
 /** Options for {@link createVaultProvider}. */
 export interface VaultProviderOptions {

@@ -1,4 +1,4 @@
-import { VaultTransportError } from './errors.ts';
+import { VaultTransportError } from './http-errors.ts';
 import type { SendResult } from './http-request.ts';
 
 /** Redirect statuses the transport may follow. */

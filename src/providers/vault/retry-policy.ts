@@ -1,5 +1,5 @@
-import type { RetryDecision } from '../../retry.ts';
-import { KV_UPGRADING, VaultHttpError, VaultTransportError } from './errors.ts';
+import type { RetryDecision } from '../../base/retry.ts';
+import { KV_UPGRADING, VaultHttpError, VaultTransportError } from './http-errors.ts';
 
 /**
  * Retry policy (reference §6): connection errors and timeouts, 412, 429, 5xx except 501, and

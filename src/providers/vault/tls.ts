@@ -2,9 +2,9 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
 import { join } from 'node:path';
-import { ConfigError } from '../../errors.ts';
-import type { Logger } from '../../log.ts';
-import type { VaultTlsSettings } from './settings.ts';
+import { ConfigError } from '../../base/errors.ts';
+import type { Logger } from '../../base/log.ts';
+import type { VaultTlsSettings } from './env-settings.ts';
 
 /** Reads files; injectable for tests. */
 export interface TlsFileReader {

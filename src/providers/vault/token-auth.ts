@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PermissionError } from '../../errors.ts';
-import type { Logger } from '../../log.ts';
+import { PermissionError } from '../../base/errors.ts';
+import type { Logger } from '../../base/log.ts';
 import type { VaultClient } from './client.ts';
 
 /** What an auth method hands back. */

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import type { VaultSettings } from './env-settings.ts';
 import { type CallState, sendOnce } from './http-request.ts';
 import { isRedirect, redirectTarget } from './redirect.ts';
-import type { VaultSettings } from './settings.ts';
 
 /** What node-vault hands its `request-promise` function. */
 export interface RpOptions {

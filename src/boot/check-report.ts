@@ -1,0 +1,88 @@
+import type { VaultCheckInfo } from '../providers/vault/provider.ts';
+import type { Resolution } from '../resolve/resolve.ts';
+
+/** One row of `secrun check`: never a value. */
+export interface CheckRow {
+  variable: string;
+  ref: string;
+  provider: string;
+  version?: string | number;
+  leaseId?: string;
+  leaseTtl?: number;
+  renewable?: boolean;
+  /** Age of the secret version in seconds, where the provider tells. */
+  ageSeconds?: number;
+  createdAt?: string;
+}
+
+/** The `secrun check --json` document. */
+export interface CheckData {
+  ok: true;
+  secrets: number;
+  documents: number;
+  providers: string[];
+  variables: CheckRow[];
+  /** Vault auth and certificate facts, when a Vault reference was resolved. */
+  vault?: VaultCheckInfo;
+}
+
+/** Builds the value-free report from a resolution. */
+export function checkReport(resolution: Resolution, now: Date, vault?: VaultCheckInfo): CheckData {
+  const variables = resolution.variables.map((v): CheckRow => {
+    const row: CheckRow = { variable: v.variable, ref: v.ref, provider: v.provider };
+    if (v.version !== undefined) row.version = v.version;
+    if (v.lease) {
+      row.leaseId = v.lease.id;
+      row.leaseTtl = v.lease.duration;
+      row.renewable = v.lease.renewable;
+    }
+    if (v.createdAt) {
+      row.createdAt = v.createdAt.toISOString();
+      row.ageSeconds = Math.max(0, Math.round((now.getTime() - v.createdAt.getTime()) / 1000));
+    }
+    return row;
+  });
+  return {
+    ok: true,
+    secrets: variables.length,
+    documents: resolution.documents.length,
+    providers: [...new Set(resolution.documents.map((d) => d.scheme))],
+    variables,
+    ...(vault ? { vault } : {}),
+  };
+}
+
+/** Human-readable duration: 45s, 12m, 3h, 4d. */
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
+/** Renders the report as an aligned table. */
+export function formatCheckTable(data: CheckData): string {
+  const header = ['VARIABLE', 'REFERENCE', 'PROVIDER', 'VERSION', 'LEASE', 'TTL', 'RENEWABLE', 'AGE'];
+  const rows = data.variables.map((r) => [
+    r.variable,
+    r.ref,
+    r.provider,
+    r.version === undefined ? '-' : String(r.version),
+    r.leaseId ?? '-',
+    r.leaseTtl === undefined ? '-' : formatAge(r.leaseTtl),
+    r.renewable === undefined ? '-' : r.renewable ? 'yes' : 'no',
+    r.ageSeconds === undefined ? '-' : formatAge(r.ageSeconds),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  if (data.secrets === 0) {
+    return 'no secret references found: set variables to vault:/awssm: references, or use --env, --import or a config file\n';
+  }
+  const noun = data.secrets === 1 ? 'secret' : 'secrets';
+  const docs = data.documents === 1 ? 'document' : 'documents';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})\n`;
+}

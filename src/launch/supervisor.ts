@@ -1,0 +1,418 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { isatty } from 'node:tty';
+import { execa, type ResultPromise } from 'execa';
+import { InternalError } from '../base/errors.ts';
+import type { Logger } from '../base/log.ts';
+import { forwardedSignals, statusToExitCode, terminalSignals, terminatingSignals } from './signals.ts';
+
+/** How a child ended. */
+export interface ChildExit {
+  /** The exit status, or null when it was killed by a signal or never started. */
+  code: number | null;
+  /** The signal that killed it, or null. */
+  signal: NodeJS.Signals | null;
+  /** What the agent exits with: `code`, 128 + signal number, or 127/126 when it could not start. */
+  exitCode: number;
+  /** True when the exit followed {@link Supervisor.stop}: a deliberate stop, not a crash. */
+  stopped: boolean;
+  /** True when the agent sent SIGKILL: {@link Supervisor.stop} had to escalate, or {@link Supervisor.kill}. */
+  forced: boolean;
+  /** errno code (`ENOENT`, `EACCES`) when the program could not be started at all. */
+  spawnError?: string;
+}
+
+/** Streams the child's output passes through (e.g. secret masking) before reaching ours. */
+export interface OutputStreams {
+  stdout?: Duplex;
+  stderr?: Duplex;
+}
+
+/** Options for {@link Supervisor}. */
+export interface SupervisorOptions {
+  /** Absolute path of the program, as returned by `resolveCommand`. */
+  file: string;
+  /** Arguments after argv[0]. */
+  args?: string[];
+  /** argv[0] for the program (the command as typed); default `file`. */
+  argv0?: string;
+  /** The child's complete environment; nothing of `process.env` is added. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** Sent by {@link Supervisor.stop}; default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+  /** Time between the stop signal and SIGKILL; default 10000 ms. */
+  killTimeoutMs?: number;
+  /**
+   * Called at every start; the returned streams receive the child's stdout/stderr and their
+   * readable side is written to this process's stdout/stderr. Streams not returned are inherited.
+   * If one fails, the child's pipe is closed rather than letting unfiltered output through.
+   */
+  output?: () => OutputStreams;
+  /** After the child exits, how long to wait for piped output to drain; default 1000 ms. */
+  outputGraceMs?: number;
+}
+
+/** Events of a {@link Supervisor}. */
+export interface SupervisorEvents {
+  /** A child was spawned. */
+  start: [pid: number];
+  /** A child ended (also after a deliberate stop: see {@link ChildExit.stopped}). */
+  exit: [exit: ChildExit];
+}
+
+const spawnNotFound = new Set(['ENOENT', 'ENOTDIR']);
+
+function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * Runs one child process at a time: start, signal, stop with a kill timeout, restart with a new
+ * environment. It knows processes only, nothing about secrets.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly #opts: SupervisorOptions;
+  #env: Record<string, string>;
+  #child: ResultPromise | undefined;
+  #exited: Promise<ChildExit> | undefined;
+  #running = false;
+  #stopping: Promise<ChildExit> | undefined;
+  #stopRequested = false;
+  #forced = false;
+  #restarting: Promise<ChildExit> | undefined;
+  #shuttingDown = false;
+
+  constructor(opts: SupervisorOptions) {
+    super();
+    this.#opts = opts;
+    this.#env = opts.env;
+  }
+
+  /** True while a child is alive (from {@link start} until its exit has been reported). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** The current child's pid, if it was spawned. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Resolves when the current child ends. Never rejects. */
+  get exited(): Promise<ChildExit> {
+    if (this.#exited === undefined) throw new InternalError('Supervisor.exited read before start()');
+    return this.#exited;
+  }
+
+  /**
+   * Spawns the child with exactly the configured environment (`extendEnv: false`) and stdin
+   * inherited. A program that cannot be spawned does not throw: it ends with exit code 127
+   * (ENOENT) or 126 (anything else), like tini.
+   */
+  start(): void {
+    if (this.#running) throw new InternalError('Supervisor.start() while a child is running');
+    const opts = this.#opts;
+    const output = opts.output?.() ?? {};
+    const child = execa(opts.file, opts.args ?? [], {
+      argv0: opts.argv0 ?? opts.file,
+      env: this.#env,
+      extendEnv: false,
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      stdin: 'inherit',
+      stdout: output.stdout ? 'pipe' : 'inherit',
+      stderr: output.stderr ? 'pipe' : 'inherit',
+      buffer: false,
+      reject: false,
+      // Forwarded signals must not escalate; only stop() does, with its own timer.
+      forceKillAfterDelay: false,
+      // execa's cleanup (signal-exit) would add listeners for many signals and act on some of
+      // them; the agent handles signals itself and kills a live child on exit below.
+      cleanup: false,
+    });
+    this.#child = child;
+    this.#running = true;
+    this.#stopRequested = false;
+    this.#forced = false;
+    this.#stopping = undefined;
+    pipeOutput(child.stdout, output.stdout, process.stdout);
+    pipeOutput(child.stderr, output.stderr, process.stderr);
+    // If the agent exits (even on a crash) while the child lives, the child gets the stop signal.
+    const onAgentExit = () => child.kill(opts.stopSignal ?? 'SIGTERM');
+    process.on('exit', onAgentExit);
+    this.#exited = this.#waitExit(child).finally(() => process.removeListener('exit', onAgentExit));
+    if (child.pid !== undefined) this.emit('start', child.pid);
+  }
+
+  async #waitExit(child: ResultPromise): Promise<ChildExit> {
+    const exitEvent = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.nodeChildProcess.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const first = await Promise.race([
+      exitEvent.then((status) => ({ status, result: undefined })),
+      child.then((result) => ({ status: undefined, result })),
+    ]);
+    let exit: ChildExit;
+    if (first.status !== undefined) {
+      // Piped output may still be draining; a grandchild holding the pipe must not keep us waiting.
+      const grace = delay(this.#opts.outputGraceMs ?? 1000);
+      await Promise.race([child, grace.promise]);
+      grace.cancel();
+      exit = this.#toExit(first.status.code, first.status.signal);
+    } else {
+      const result = first.result;
+      if (result.exitCode !== undefined || result.signal !== undefined) {
+        exit = this.#toExit(result.exitCode ?? null, result.signal ?? null);
+      } else {
+        const errno = typeof result.code === 'string' ? result.code : 'EUNKNOWN';
+        exit = {
+          code: null,
+          signal: null,
+          exitCode: spawnNotFound.has(errno) ? 127 : 126,
+          stopped: this.#stopRequested,
+          forced: false,
+          spawnError: errno,
+        };
+      }
+    }
+    this.#running = false;
+    try {
+      this.emit('exit', exit);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+    return exit;
+  }
+
+  #toExit(code: number | null, signal: NodeJS.Signals | null): ChildExit {
+    return {
+      code,
+      signal,
+      exitCode: statusToExitCode(code, signal),
+      stopped: this.#stopRequested,
+      forced: this.#forced,
+    };
+  }
+
+  /**
+   * Sends a signal to the current child, once, without escalation.
+   * @returns false when there is no live child to signal.
+   */
+  signal(sig: NodeJS.Signals): boolean {
+    if (!this.#running || this.#child === undefined) return false;
+    return this.#child.kill(sig);
+  }
+
+  /**
+   * Sends SIGKILL to the current child; its exit is reported with `forced: true`.
+   * @returns false when there is no live child to kill.
+   */
+  kill(): boolean {
+    if (!this.#running || this.#child === undefined) return false;
+    const sent = this.#child.kill('SIGKILL');
+    if (sent) this.#forced = true;
+    return sent;
+  }
+
+  /**
+   * The agent itself is stopping: from now on {@link restart} (also one already under way) stops
+   * the child but starts no new one, so a rotation never spawns a child only to see it killed.
+   */
+  shutDown(): void {
+    this.#shuttingDown = true;
+  }
+
+  /** True once {@link shutDown} was called. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * Stops the child deliberately: the stop signal, then SIGKILL if it is still alive after the
+   * kill timeout. The exit is reported with `stopped: true`, so it is never read as a crash.
+   * Resolves at once with the last exit when no child is running.
+   */
+  stop(): Promise<ChildExit> {
+    if (this.#stopping !== undefined) return this.#stopping;
+    if (!this.#running) return this.exited;
+    this.#stopRequested = true;
+    const child = this.#child!;
+    const exited = this.exited;
+    this.#stopping = (async () => {
+      const timer = delay(this.#opts.killTimeoutMs ?? 10_000);
+      child.kill(this.#opts.stopSignal ?? 'SIGTERM');
+      const timedOut = await Promise.race([exited.then(() => false), timer.promise.then(() => true)]);
+      timer.cancel();
+      if (timedOut) this.kill();
+      return exited;
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * Stops the current child (if any) and starts a new one with `env`, unless {@link shutDown}
+   * was called by then: the stopped child's exit is then the last one.
+   * @returns the stopped child's exit.
+   */
+  async restart(env: Record<string, string>): Promise<ChildExit> {
+    const run = (async () => {
+      const previous = await this.stop();
+      if (this.#shuttingDown) return previous;
+      this.#env = env;
+      this.start();
+      return previous;
+    })();
+    this.#restarting = run;
+    try {
+      return await run;
+    } finally {
+      if (this.#restarting === run) this.#restarting = undefined;
+    }
+  }
+
+  /** Resolves with the first exit that is not part of a {@link restart}. */
+  async wait(): Promise<ChildExit> {
+    for (;;) {
+      const exit = await this.exited;
+      const restarting = this.#restarting;
+      if (restarting === undefined) return exit;
+      await restarting.catch(() => undefined);
+    }
+  }
+}
+
+function pipeOutput(
+  from: NodeJS.ReadableStream | null,
+  through: Duplex | undefined,
+  to: NodeJS.WritableStream,
+): void {
+  if (from === null || through === undefined) return;
+  through.on('error', () => {
+    from.unpipe(through);
+    (from as unknown as Duplex).destroy();
+  });
+  from.pipe(through).pipe(to, { end: false });
+}
+
+/** The part of a {@link Supervisor} that signal forwarding needs. */
+export interface SignalTarget {
+  signal(sig: NodeJS.Signals): boolean;
+}
+
+/** Options for {@link forwardSignals}. */
+export interface ForwardOptions {
+  /**
+   * True when stdin is a terminal. The child shares our process group, so the terminal already
+   * sends it SIGINT, SIGQUIT and SIGWINCH; those are then not forwarded. Trade-off: on a TTY, a
+   * `kill -INT` aimed at the agent alone does not reach the child (Node cannot tell who sent a
+   * signal). The agent still catches them, so it outlives the child and reports its status.
+   */
+  isTty: boolean;
+  /**
+   * Called after each {@link terminatingSignals terminating signal} (SIGTERM, SIGINT, SIGQUIT) was
+   * handled, also when it was not forwarded because the terminal had delivered it.
+   */
+  onTerminate?: (sig: NodeJS.Signals) => void;
+}
+
+/**
+ * Installs explicit listeners for the {@link forwardedSignals} and forwards each signal to the
+ * child exactly once. Explicit listeners are what makes this work as PID 1, where the kernel
+ * applies no default action and Node's own SIGTERM handling leaves the agent running.
+ * @returns a disposer removing the listeners (idempotent).
+ */
+export function forwardSignals(target: SignalTarget, opts: ForwardOptions): () => void {
+  const listeners = new Map<NodeJS.Signals, () => void>();
+  for (const sig of forwardedSignals) {
+    const forward = !(opts.isTty && terminalSignals.has(sig));
+    const terminating = terminatingSignals.has(sig);
+    const listener = () => {
+      if (forward) target.signal(sig);
+      if (terminating) opts.onTerminate?.(sig);
+    };
+    listeners.set(sig, listener);
+    process.on(sig, listener);
+  }
+  return () => {
+    for (const [sig, listener] of listeners) process.removeListener(sig, listener);
+    listeners.clear();
+  };
+}
+
+/** Options for {@link runSupervised}. */
+export interface RunSupervisedOptions extends SupervisorOptions {
+  /** Where warnings go. */
+  logger: Logger;
+  /** Whether stdin is a terminal; default `isatty(0)` (which, unlike `process.stdin`, opens nothing). */
+  isTty?: boolean;
+  /** Called once the supervisor exists, before the child starts (for restarts, lease renewal). */
+  onSupervisor?: (supervisor: Supervisor) => void;
+  /** The agent's pid; default `process.pid` (tests pass 1). */
+  pid?: number;
+}
+
+let warnedPid1 = false;
+
+/** `300ms`, `2s`, `1.5s`: a kill timeout as a person would write it. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+}
+
+/**
+ * Supervise mode: starts the child, forwards signals to it, and resolves with its exit once it
+ * ends for good (restarts are followed). When the agent itself is told to stop (SIGTERM, SIGINT,
+ * SIGQUIT), the signal is forwarded as usual and the first one starts the kill timer: a child
+ * still alive `killTimeoutMs` later gets SIGKILL (logged once at warn), so the agent exits 137
+ * before Docker's or Kubernetes' own grace period runs out. Later terminating signals are still
+ * forwarded (a second Ctrl-C means "I mean it") but neither restart nor shorten the timer. On a
+ * TTY the timer starts even for the SIGINT/SIGQUIT that are not forwarded (the terminal delivered
+ * them); so a `kill -INT` aimed at the agent alone ends with SIGKILL for a child that never saw it.
+ * A restart under way then starts no new child ({@link Supervisor.shutDown}).
+ * The caller exits with `exit.exitCode`.
+ */
+export async function runSupervised(opts: RunSupervisedOptions): Promise<ChildExit> {
+  if ((opts.pid ?? process.pid) === 1 && !warnedPid1) {
+    warnedPid1 = true;
+    opts.logger.warn(
+      'running as PID 1: orphaned processes will not be reaped; put an init in front ' +
+        '(docker run --init, tini, or Kubernetes shareProcessNamespace)',
+    );
+  }
+  const supervisor = new Supervisor(opts);
+  opts.onSupervisor?.(supervisor);
+  const killTimeoutMs = opts.killTimeoutMs ?? 10_000;
+  let killTimer: NodeJS.Timeout | undefined;
+  const clearKillTimer = () => clearTimeout(killTimer);
+  const onTerminate = (sig: NodeJS.Signals) => {
+    if (supervisor.shuttingDown) return;
+    supervisor.shutDown();
+    if (!supervisor.running) return;
+    // Any exit from now on is the last one: shutDown() keeps a restart from starting a new child.
+    supervisor.once('exit', clearKillTimer);
+    killTimer = setTimeout(() => {
+      const pid = supervisor.pid;
+      if (supervisor.kill()) {
+        opts.logger.warn(`child did not exit within ${formatMs(killTimeoutMs)} of ${sig}; sent SIGKILL`, {
+          pid,
+        });
+      }
+    }, killTimeoutMs);
+    // The child's own handle keeps the agent alive while it runs; the timer alone must not.
+    killTimer.unref();
+  };
+  const dispose = forwardSignals(supervisor, { isTty: opts.isTty ?? isatty(0), onTerminate });
+  try {
+    supervisor.start();
+    return await supervisor.wait();
+  } finally {
+    dispose();
+    clearKillTimer();
+    supervisor.removeListener('exit', clearKillTimer);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Secret references: the grammar and parser (`refs/parse.ts`), picking a field out of a fetched
+ * document (`refs/field.ts`), collecting references from the environment, flags and config
+ * (`refs/collect.ts`), imports (`refs/imports.ts`) and mistyped schemes (`refs/near-miss.ts`).
+ * This module only re-exports them.
+ */
+export {
+  type CollectedImport,
+  type CollectedRef,
+  type CollectedRefs,
+  type CollectInput,
+  collectRefs,
+  type NearMiss,
+  type RefSource,
+} from './collect.ts';
+export { pickField } from './field.ts';
+export { importNames, importValues, type MergedImports, mergeImports } from './imports.ts';
+export {
+  isProtectedImportName,
+  isValidEnvName,
+  PROTECTED_IMPORT_NAMES,
+  PROTECTED_IMPORT_PREFIXES,
+} from './names.ts';
+export { nearMissScheme } from './near-miss.ts';
+export { documentKeyOf, parseRef } from './parse.ts';
+export { isEnvRef, isRef, NOT_A_REFERENCE } from './scheme.ts';
+export type { FieldSelector, SecretRef } from './secret-ref.ts';
+export { showField, showRef } from './show.ts';

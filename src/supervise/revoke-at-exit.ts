@@ -1,0 +1,26 @@
+import type { RunContext } from './context.ts';
+import type { LeaseTracker } from './leases.ts';
+
+/**
+ * The end of a run: revokes every lease it created and its login token — or, with `keep`
+ * (`--no-revoke`), leaves both valid — and closes the providers.
+ */
+export async function revokeAtExit(ctx: RunContext, leases: LeaseTracker, keep: boolean): Promise<void> {
+  const registry = ctx.registry;
+  if (keep) {
+    if (leases.size > 0 || registry.loaded().includes('vault')) {
+      ctx.log.info('--no-revoke: leases and the Vault token are left valid');
+    }
+    await registry.closeAll({ keepToken: true });
+    return;
+  }
+  await leases.revoke();
+  let method: string | undefined;
+  try {
+    method = (await ctx.vault())?.authMethod;
+  } catch {
+    method = undefined;
+  }
+  await registry.closeAll();
+  if (method !== undefined && method !== 'token') ctx.audit.record('auth.revoke', { method });
+}

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import vault from 'node-vault';
+import { stringify } from 'yaml';
+import { parseSeed } from '../../../src/dev/seed.ts';
+import { startVaultServer, type VaultDevServer } from '../../../src/dev/vault/server.ts';
+import { rawRequest, vaultError } from '../../helpers/vault-target.ts';
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
+
+function jwt(claims: Record<string, unknown>, key: KeyObject, alg: 'RS256' | 'ES256'): string {
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${enc({ alg, typ: 'JWT' })}.${enc(claims)}`;
+  const sig =
+    alg === 'RS256'
+      ? sign('sha256', Buffer.from(input), key)
+      : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${sig.toString('base64url')}`;
+}
+
+const ISS = 'https://token.actions.githubusercontent.com';
+const nowS = () => Math.floor(Date.now() / 1000);
+const ghClaims = (extra: Record<string, unknown> = {}) => ({
+  iss: ISS,
+  sub: 'repo:acme/app:ref:refs/heads/main',
+  aud: 'https://github.com/acme',
+  repository: 'acme/app',
+  exp: nowS() + 300,
+  iat: nowS(),
+  ...extra,
+});
+const saClaims = (ns: string, name: string) => ({
+  iss: 'kubernetes/serviceaccount',
+  sub: `system:serviceaccount:${ns}:${name}`,
+  'kubernetes.io/serviceaccount/namespace': ns,
+  'kubernetes.io/serviceaccount/service-account.name': name,
+  'kubernetes.io/serviceaccount/service-account.uid': 'uid-1',
+  'kubernetes.io/serviceaccount/secret.name': `${name}-token-x`,
+});
+
+describe('vault dev server: JWT and Kubernetes logins', () => {
+  let s: VaultDevServer;
+  before(async () => {
+    const seed = {
+      vault: {
+        root_token: 'root',
+        policies: { app: [{ path: 'secret/data/app/*', capabilities: ['read'] }] },
+        auth: {
+          'jwt-gha': {
+            type: 'jwt',
+            bound_issuer: ISS,
+            jwt_validation_pubkeys: [pem(rsa.publicKey), pem(ec.publicKey)],
+            roles: {
+              ci: {
+                role_type: 'jwt',
+                bound_audiences: ['https://github.com/acme'],
+                bound_claims: { repository: 'acme/app' },
+                user_claim: 'sub',
+                claim_mappings: { repository: 'repo' },
+                policies: ['app'],
+                token_ttl: '10m',
+              },
+              noaud: { role_type: 'jwt', user_claim: 'sub', policies: ['app'] },
+              subj: {
+                role_type: 'jwt',
+                bound_audiences: ['https://github.com/acme'],
+                bound_subject: 'someone-else',
+              },
+              web: { role_type: 'oidc', bound_audiences: ['x'] },
+            },
+          },
+          kubernetes: {
+            type: 'kubernetes',
+            pem_keys: [pem(rsa.publicKey)],
+            roles: {
+              app: {
+                bound_service_account_names: ['app'],
+                bound_service_account_namespaces: ['default'],
+                policies: ['app'],
+                token_ttl: '1h',
+              },
+            },
+          },
+        },
+      },
+    };
+    s = await startVaultServer({ seed: parseSeed(stringify(seed)) });
+  });
+  after(() => s.close());
+  const client = () => vault({ endpoint: s.url, noCustomHTTPVerbs: true });
+  const jwtLogin = (role: string, token: string) =>
+    rawRequest(s.url, 'POST', '/v1/auth/jwt-gha/login', { body: { role, jwt: token } });
+
+  test('when a GitHub-style RS256 or ES256 JWT matches the role then login returns role and mapped claims', async () => {
+    for (const [key, alg] of [
+      [rsa.privateKey, 'RS256'],
+      [ec.privateKey, 'ES256'],
+    ] as const) {
+      const v = client();
+      const res = await v.jwtLogin({ mount_point: 'jwt-gha', role: 'ci', jwt: jwt(ghClaims(), key, alg) });
+      assert.deepEqual(res.auth.metadata, { role: 'ci', repo: 'acme/app' });
+      assert.equal(res.auth.lease_duration, 600);
+      assert.deepEqual(res.auth.policies, ['app', 'default']);
+    }
+  });
+
+  test('when the role is unknown, oidc, or fields are missing then 400 with the exact texts', async () => {
+    const token = jwt(ghClaims(), rsa.privateKey, 'RS256');
+    assert.deepEqual((await jwtLogin('nope', token)).body.errors, ['role "nope" could not be found']);
+    assert.deepEqual((await jwtLogin('web', token)).body.errors, ['role with oidc role_type is not allowed']);
+    const noRole = await rawRequest(s.url, 'POST', '/v1/auth/jwt-gha/login', { body: { jwt: token } });
+    assert.deepEqual(noRole.body.errors, ['missing role']);
+    const noJwt = await rawRequest(s.url, 'POST', '/v1/auth/jwt-gha/login', { body: { role: 'ci' } });
+    assert.deepEqual(noJwt.body.errors, ['missing token']);
+    assert.equal(noJwt.status, 400);
+  });
+
+  test('when the signature, expiry, nbf or issuer is wrong then 400 error validating token', async () => {
+    const cases = [
+      jwt(ghClaims(), other.privateKey, 'ES256'),
+      jwt(ghClaims({ exp: nowS() - 3600 }), rsa.privateKey, 'RS256'),
+      jwt(ghClaims({ nbf: nowS() + 3600 }), rsa.privateKey, 'RS256'),
+      jwt(ghClaims({ iss: 'https://evil' }), rsa.privateKey, 'RS256'),
+    ];
+    for (const token of cases) {
+      const r = await jwtLogin('ci', token);
+      assert.equal(r.status, 400);
+      assert.match(r.body.errors[0], /^error validating token: /);
+    }
+  });
+
+  test('when claims do not match the role then 400 with the claims or audience text', async () => {
+    const badClaim = await jwtLogin('ci', jwt(ghClaims({ repository: 'evil/app' }), rsa.privateKey, 'RS256'));
+    assert.match(badClaim.body.errors[0], /^error validating claims: claim "repository"/);
+    const badAud = await jwtLogin('ci', jwt(ghClaims({ aud: 'other' }), rsa.privateKey, 'RS256'));
+    assert.match(badAud.body.errors[0], /^error validating claims: /);
+    const unbound = await jwtLogin('noaud', jwt(ghClaims(), rsa.privateKey, 'RS256'));
+    assert.deepEqual(unbound.body.errors, ['audience claim found in JWT but no audiences bound to the role']);
+    const subj = await jwtLogin('subj', jwt(ghClaims(), rsa.privateKey, 'RS256'));
+    assert.match(subj.body.errors[0], /sub claim does not match/);
+  });
+
+  test('when a bound service account logs in to kubernetes then metadata names it', async () => {
+    const v = client();
+    const res = await v.kubernetesLogin({
+      mount_point: 'kubernetes',
+      role: 'app',
+      jwt: jwt(saClaims('default', 'app'), rsa.privateKey, 'RS256'),
+    });
+    assert.deepEqual(res.auth.metadata, {
+      role: 'app',
+      service_account_name: 'app',
+      service_account_namespace: 'default',
+      service_account_uid: 'uid-1',
+      service_account_secret_name: 'app-token-x',
+    });
+    const projected = await client().kubernetesLogin({
+      mount_point: 'kubernetes',
+      role: 'app',
+      jwt: jwt(
+        {
+          'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'app', uid: 'u2' } },
+          exp: nowS() + 60,
+        },
+        rsa.privateKey,
+        'RS256',
+      ),
+    });
+    assert.equal(projected.auth.metadata.service_account_uid, 'u2');
+  });
+
+  test('when the kubernetes login is wrong then the documented statuses and texts come back', async () => {
+    const login = (role: string | undefined, token: string | undefined) =>
+      rawRequest(s.url, 'POST', '/v1/auth/kubernetes/login', { body: { role, jwt: token } });
+    const good = jwt(saClaims('default', 'app'), rsa.privateKey, 'RS256');
+    const unknown = await login('nope', good);
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body.errors, ['invalid role name "nope"']);
+    const name = await login('app', jwt(saClaims('default', 'other'), rsa.privateKey, 'RS256'));
+    assert.equal(name.status, 403);
+    assert.deepEqual(name.body.errors, ['service account name not authorized']);
+    const ns = await login('app', jwt(saClaims('kube-system', 'app'), rsa.privateKey, 'RS256'));
+    assert.equal(ns.status, 403);
+    assert.deepEqual(ns.body.errors, ['namespace not authorized']);
+    const badSig = await login('app', jwt(saClaims('default', 'app'), ec.privateKey, 'ES256'));
+    assert.equal(badSig.status, 403);
+    assert.match(badSig.body.errors[0], /permission denied/);
+    assert.deepEqual((await login(undefined, good)).body.errors, ['missing role']);
+    assert.deepEqual((await login('app', undefined)).body.errors, ['missing jwt']);
+  });
+
+  test('when a login path has an empty mount segment (node-vault #300) then 301 to the cleaned path', async () => {
+    const r = await rawRequest(s.url, 'POST', '/v1/auth//login', { body: {} });
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.get('location'), '/v1/auth/login');
+  });
+
+  test('when a JWT login token is used then the role policy applies', async () => {
+    const v = client();
+    await v.jwtLogin({ mount_point: 'jwt-gha', role: 'ci', jwt: jwt(ghClaims(), rsa.privateKey, 'RS256') });
+    const e = await vaultError(v.read('secret/data/other'));
+    assert.equal(e.statusCode, 403);
+  });
+});
