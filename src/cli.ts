@@ -1,65 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
+import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
 import { hardenProcess } from './launch/exec.ts';
 
-/** Where the CLI writes and what it reads; injectable so tests need no subprocess. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string | undefined>;
-  cwd: string;
-  /** Whether stderr is a terminal (status line) and stdin is a terminal (signal forwarding). */
-  stderrIsTty: boolean;
-  stdinIsTty: boolean;
-}
-
-/** Options shared by `run` and `check`, as commander parses them. */
-export interface CommonCliOptions {
-  config?: string;
-  env?: string[];
-  import?: string[];
-  envRefs?: boolean;
-  logLevel?: string;
-  logFormat?: string;
-  quiet?: boolean;
-  timeout?: string;
-  allowInsecureHttp?: boolean;
-  vaultAuthMethod?: string;
-  vaultAuthMount?: string;
-  vaultAuthRole?: string;
-  vaultAuthRoleId?: string;
-  vaultAuthRoleIdFile?: string;
-  vaultAuthSecretIdFile?: string;
-  vaultAuthSecretIdEnv?: string;
-  vaultAuthWrapped?: boolean;
-  vaultAuthWrappedPath?: string;
-  vaultAuthTokenFile?: string;
-  vaultAuthJwtFile?: string;
-  vaultAuthJwtEnv?: string;
-  vaultAuthAudience?: string;
-  vaultAuthName?: string;
-}
-
-/** `run` options. */
-export interface RunCliOptions extends CommonCliOptions {
-  mode?: string;
-  pristine?: boolean;
-  keep?: string[];
-  drop?: string[];
-  killTimeout?: string;
-  mask?: boolean;
-  watch?: string;
-  onChange?: string;
-  splay?: string;
-  revoke?: boolean;
-  audit?: string;
-}
-
-/** `check` options. */
-export interface CheckCliOptions extends CommonCliOptions {
-  json?: boolean;
-}
+export type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli-options.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -190,7 +135,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       .exitOverride(),
   ).option('--json', 'print the report as JSON');
   check.action(async (opts: CheckCliOptions) => {
-    const { checkCommand } = await import('./boot/run.ts');
+    const { checkCommand } = await import('./boot/check.ts');
     result.code = await checkCommand({ opts, io });
   });
 

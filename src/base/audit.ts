@@ -1,5 +1,4 @@
 import { fstatSync, writeSync } from 'node:fs';
-import type { ResolvedDocument } from '../resolve/resolve.ts';
 import { UsageError } from './errors.ts';
 
 /** Audit event names (JSON lines, `event` field). */
@@ -35,18 +34,6 @@ export interface AuditOptions {
   /** For tests. */
   write?: (line: string) => void;
   now?: () => Date;
-}
-
-/** The audit fields of one document read: provider, path, version, lease. Never a value. */
-export function documentFields(doc: ResolvedDocument): Record<string, unknown> {
-  return {
-    provider: doc.scheme,
-    path: doc.path,
-    version: doc.version,
-    leaseId: doc.lease?.id,
-    ttl: doc.lease?.duration,
-    renewable: doc.lease?.renewable,
-  };
 }
 
 /** A no-op audit stream. */

@@ -294,3 +294,15 @@ export async function resolveAll(
   Object.defineProperty(resolution, 'values', { value: values, enumerable: false, writable: false });
   return resolution;
 }
+
+/** The audit fields of one document read: provider, path, version, lease. Never a value. */
+export function documentFields(doc: ResolvedDocument): Record<string, unknown> {
+  return {
+    provider: doc.scheme,
+    path: doc.path,
+    version: doc.version,
+    leaseId: doc.lease?.id,
+    ttl: doc.lease?.duration,
+    renewable: doc.lease?.renewable,
+  };
+}

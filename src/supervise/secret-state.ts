@@ -2,9 +2,10 @@
  * The secrets of one supervised run as last read — values, documents and the environment the
  * next child start gets — and how a re-read updates them.
  */
-import { documentFields } from '../base/audit.ts';
+
 import { errorFields } from '../base/error-fields.ts';
 import type { Resolution, ResolvedDocument, ResolveEntry } from '../resolve/resolve.ts';
+import { documentFields } from '../resolve/resolve.ts';
 import { changedVariables } from './change-plan.ts';
 import type { RunContext } from './context.ts';
 import type { LeaseTracker } from './leases.ts';

@@ -1,0 +1,58 @@
+import { ExitCode, ResolveError, toSecrunError } from '../base/errors.ts';
+import type { CheckCliOptions, CliIo } from '../cli-options.ts';
+import type { VaultCheckInfo } from '../providers/vault/provider.ts';
+import { leaseIds, type Resolution } from '../resolve/resolve.ts';
+import {
+  createRegistry,
+  fallbackLogger,
+  prepare,
+  report,
+  resolveWithDeadline,
+  revokeLeases,
+} from './prepare.ts';
+
+/** `secrun check`: resolve everything, launch nothing, print a value-free report. */
+export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): Promise<number> {
+  const { io, opts } = req;
+  let logger = fallbackLogger(io, opts);
+  try {
+    const prepared = prepare(opts, io, {});
+    logger = prepared.logger;
+    const registry = createRegistry(prepared.settings, io, logger);
+    let resolution: Resolution;
+    let vault: VaultCheckInfo | undefined;
+    try {
+      resolution = await resolveWithDeadline(prepared, registry, logger, io);
+      if (registry.loaded().includes('vault')) {
+        const { vaultCheckInfo } = await import('../providers/vault/provider.ts');
+        vault = await vaultCheckInfo(
+          await registry.get('vault'),
+          AbortSignal.timeout(prepared.settings.timeoutMs),
+        );
+      }
+      // check launches nothing: the dynamic credentials it minted are handed back at once.
+      await revokeLeases(registry, leaseIds(resolution.documents), logger);
+    } catch (err) {
+      if (err instanceof ResolveError) {
+        await revokeLeases(registry, err.leaseIds, logger);
+        throw new ResolveError(err.failures, { launching: false });
+      }
+      throw err;
+    } finally {
+      await registry.closeAll();
+    }
+    const { formatCheckTable, checkReport } = await import('./check-report.ts');
+    const data = checkReport(resolution, new Date(), vault);
+    let text = formatCheckTable(data);
+    if (vault) text += `\n${(await import('../providers/vault/provider.ts')).formatVaultCheck(vault)}`;
+    io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : text);
+    return ExitCode.ok;
+  } catch (err) {
+    if (opts.json) {
+      const error = toSecrunError(err);
+      io.stdout(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      return error.exitCode;
+    }
+    return report(err, logger);
+  }
+}

@@ -1,0 +1,166 @@
+import { performance } from 'node:perf_hooks';
+import { ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
+import { createLogger, type Logger } from '../base/log.ts';
+import type { CliIo, CommonCliOptions } from '../cli-options.ts';
+import { type Flags, loadConfig, resolveSettings, type Settings } from '../config/index.ts';
+import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
+import type { VaultProvider } from '../providers/vault/provider.ts';
+import { type CollectedRefs, collectRefs } from '../refs/index.ts';
+import { leaseIds, type Resolution, resolveAll } from '../resolve/resolve.ts';
+
+/** Everything both `run` and `check` prepare before the first network call. */
+export interface Prepared {
+  settings: Settings;
+  logger: Logger;
+  collected: CollectedRefs;
+}
+
+/** Settings, logger and collected references: everything before the first network call. */
+export function prepare(
+  opts: CommonCliOptions,
+  io: CliIo,
+  extra: Partial<Record<keyof Flags, unknown>>,
+): Prepared {
+  const file = loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
+  const flags: Partial<Flags> = {};
+  const set = <K extends keyof Flags>(key: K, value: unknown): void => {
+    if (value !== undefined) flags[key] = value as Flags[K];
+  };
+  set('env', opts.env);
+  set('import', opts.import);
+  if (opts.envRefs === false) flags.envRefs = false;
+  set('logLevel', opts.logLevel);
+  set('logFormat', opts.logFormat);
+  set('quiet', opts.quiet);
+  set('timeout', opts.timeout);
+  set('allowInsecureHttp', opts.allowInsecureHttp);
+  const vaultAuth: Flags['vaultAuth'] = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (!key.startsWith('vaultAuth') || value === undefined) continue;
+    const name = key.slice('vaultAuth'.length);
+    vaultAuth[`${name[0]?.toLowerCase()}${name.slice(1)}` as keyof Flags['vaultAuth']] = value as
+      | string
+      | boolean;
+  }
+  flags.vaultAuth = vaultAuth;
+  for (const [key, value] of Object.entries(extra)) set(key as keyof Flags, value);
+  const settings = resolveSettings({ file, env: io.env, flags });
+  const logger = createLogger({
+    level: settings.quiet ? 'error' : settings.logLevel,
+    format: settings.logFormat,
+    write: io.stderr,
+  });
+  const collected = collectRefs({
+    env: io.env,
+    scanEnv: settings.envRefs,
+    explicit: settings.env.map(({ name, ref, source }) => ({ name, ref, source })),
+    imports: settings.imports,
+    // Syntax errors are reported together with resolution failures, not instead of them.
+    deferErrors: true,
+  });
+  for (const miss of collected.nearMisses) {
+    logger.warn(
+      `${miss.variable} looks like a mistyped ${miss.scheme} reference; it is passed through unchanged`,
+    );
+  }
+  return { settings, logger, collected };
+}
+
+/** The provider registry for these settings; no provider is created yet. */
+export function createRegistry(settings: Settings, io: CliIo, logger: Logger): ProviderRegistry {
+  const tls = settings.vault.tls;
+  return createProviderRegistry({
+    env: io.env,
+    logger,
+    vault: {
+      address: settings.vault.address,
+      namespace: settings.vault.namespace,
+      allowInsecureHttp: settings.allowInsecureHttp,
+      tls: {
+        ca: tls.ca,
+        caPath: tls.capath,
+        cert: tls.cert,
+        key: tls.key,
+        serverName: tls.serverName,
+        skipVerify: tls.skipVerify,
+      },
+    },
+    vaultAuth: settings.vault.auth,
+    aws: { region: settings.aws.region, endpoint: settings.aws.endpoint },
+  });
+}
+
+/** Resolves every reference within `--timeout`; syntax failures are reported with the rest. */
+export async function resolveWithDeadline(
+  prepared: Prepared,
+  registry: ProviderRegistry,
+  logger: Logger,
+  io: CliIo,
+): Promise<Resolution> {
+  const { settings, collected } = prepared;
+  const started = performance.now();
+  const signal = AbortSignal.timeout(settings.timeoutMs);
+  let resolution: Resolution;
+  try {
+    resolution = await resolveAll(
+      collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+      collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
+      registry,
+      signal,
+    );
+  } catch (err) {
+    if (err instanceof ResolveError && collected.failures.length > 0) {
+      throw new ResolveError([...collected.failures, ...err.failures], { leaseIds: err.leaseIds });
+    }
+    throw err;
+  }
+  if (collected.failures.length > 0) {
+    throw new ResolveError(collected.failures, { leaseIds: leaseIds(resolution.documents) });
+  }
+  const ms = Math.round(performance.now() - started);
+  const count = resolution.variables.length;
+  const providers = new Set(resolution.documents.map((d) => d.scheme)).size;
+  const line = `${count} ${count === 1 ? 'secret' : 'secrets'} from ${providers} ${providers === 1 ? 'provider' : 'providers'} in ${ms} ms`;
+  if (io.stderrIsTty) logger.info(line);
+  else logger.debug(line);
+  return resolution;
+}
+
+/** Revokes leases nothing will use (failed boot, `secrun check`); failures are logged only. */
+export async function revokeLeases(registry: ProviderRegistry, ids: string[], logger: Logger): Promise<void> {
+  if (ids.length === 0 || !registry.loaded().includes('vault')) return;
+  const provider = (await registry.get('vault')) as VaultProvider;
+  await Promise.all(
+    ids.map((id) =>
+      provider.revokeLease(id, AbortSignal.timeout(10_000)).then(
+        () => logger.debug('revoked an unused lease', { lease: id }),
+        (err: unknown) =>
+          logger.warn('could not revoke an unused lease', { lease: id, code: toSecrunError(err).code }),
+      ),
+    ),
+  );
+}
+
+/** The logger used before the settings are known. */
+export function fallbackLogger(io: CliIo, opts: CommonCliOptions): Logger {
+  const format = opts.logFormat === 'json' ? 'json' : 'text';
+  return createLogger({ level: opts.quiet ? 'error' : 'info', format, write: io.stderr });
+}
+
+/** Logs a failure the way the chosen log format wants it; returns its exit code. */
+export function report(err: unknown, logger: Logger): number {
+  const error: SecrunError = toSecrunError(err);
+  if (logger.format === 'json') {
+    const failures = error instanceof ResolveError ? error.toJSON()['failures'] : undefined;
+    const [first, ...rest] = error.message.split('\n');
+    logger.error(first ?? error.message, {
+      code: error.code,
+      exitCode: error.exitCode,
+      detail: failures || rest.length === 0 ? undefined : rest.map((l) => l.trim()).join('; '),
+      failures,
+    });
+  } else {
+    logger.error(error.message);
+  }
+  return error.exitCode;
+}
