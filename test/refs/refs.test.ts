@@ -767,7 +767,7 @@ describe('imports: protected variables', () => {
     for (const name of ['PATH', 'ld_preload', 'Node_Options', 'AWS_REGION']) {
       assert.equal(isProtectedImportName(name), true, name);
     }
-    for (const name of ['APP_PATH', 'PATHS', 'LANG', 'LC_ALL', 'DB_PASSWORD', 'NODE_ENV']) {
+    for (const name of ['APP_PATH', 'PATHS', 'LANG', 'LC_ALL', 'DB_PASSWORD', 'NODEJS_VERSION']) {
       assert.equal(isProtectedImportName(name), false, name);
     }
   });
