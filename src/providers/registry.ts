@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { InternalError, toSecrunError } from '../base/errors.ts';
 import type { Logger } from '../base/log.ts';
+import { collectStrings } from '../base/redact.ts';
 import type { VaultAuthSettings } from '../config/index.ts';
 import type { SecretsManagerProviderOptions } from './aws/provider.ts';
 import type { CloseOptions, Provider } from './provider.ts';
@@ -24,6 +25,11 @@ export interface ProviderRegistryOptions {
   aws?: Omit<SecretsManagerProviderOptions, 'env' | 'logger'>;
   /** Replaces the factory of a scheme (tests, embedding). */
   factories?: Partial<Record<Scheme, () => Promise<Provider>>>;
+  /**
+   * Every value read through the registry is added here, and the Vault client adds its tokens
+   * and credentials: server error text is redacted of all of them. Default: a new set.
+   */
+  knownSecrets?: Set<string>;
 }
 
 /** Creates providers on first use and closes them at the end. */
@@ -34,6 +40,8 @@ export interface ProviderRegistry {
   closeAll(opts?: CloseOptions): Promise<void>;
   /** Schemes whose provider is created or being created, in first-use order. */
   loaded(): Scheme[];
+  /** Every value, token and credential known so far (for redacting server text). */
+  readonly knownSecrets: Set<string>;
 }
 
 /**
@@ -43,6 +51,7 @@ export interface ProviderRegistry {
  * creation; a factory that fails is not cached, so a later call tries again.
  */
 export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderRegistry {
+  const knownSecrets = opts.knownSecrets ?? new Set<string>();
   const factories: Record<Scheme, () => Promise<Provider>> = {
     vault: async () => {
       const { createVaultProvider } = await import('./vault/provider.ts');
@@ -60,6 +69,7 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
         env: opts.env,
         logger: opts.logger,
         homeDir,
+        knownSecrets,
       });
     },
     awssm: async () => {
@@ -76,10 +86,12 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
       if (existing) return existing;
       const factory = Object.hasOwn(factories, scheme) ? factories[scheme] : undefined;
       if (!factory) return Promise.reject(new InternalError(`no provider for scheme ${String(scheme)}`));
-      const pending = factory().catch((err: unknown) => {
-        created.delete(scheme);
-        throw toSecrunError(err);
-      });
+      const pending = factory()
+        .then((provider) => recordingValues(provider, knownSecrets))
+        .catch((err: unknown) => {
+          created.delete(scheme);
+          throw toSecrunError(err);
+        });
       created.set(scheme, pending);
       return pending;
     },
@@ -98,5 +110,22 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
       );
     },
     loaded: () => [...created.keys()],
+    knownSecrets,
   };
+}
+
+/** The provider, with every value it reads added to `known` (the same object, patched). */
+function recordingValues(provider: Provider, known: Set<string>): Provider {
+  const readAll = provider.readAll.bind(provider);
+  provider.readAll = async (requests, signal) => {
+    const results = await readAll(requests, signal);
+    for (const r of results.values()) {
+      if (!r.ok) continue;
+      const v = r.doc.value;
+      collectStrings(v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v, known);
+      if (v instanceof Uint8Array) collectStrings(Buffer.from(v).toString('utf8'), known);
+    }
+    return results;
+  };
+  return provider;
 }

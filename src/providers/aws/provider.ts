@@ -250,8 +250,27 @@ function versionSuffix(options: Readonly<Record<string, string>>): string {
   return '';
 }
 
+const AWS_CODE = /^[A-Z][A-Za-z0-9]{2,63}$/;
+const AWS_CODE_SUFFIX = /(Exception|Error|Failure|Fault)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The error code and request id a server sent, kept only when they have the shape AWS gives
+ * them (`AccessDeniedException`, a UUID): server text is untrusted and may echo a value.
+ */
+function cleanFailure(f: Failure): Failure {
+  const known = THROTTLING.has(f.code) || AUTH_FAILURES.has(f.code);
+  const code =
+    known || (AWS_CODE.test(f.code) && AWS_CODE_SUFFIX.test(f.code)) ? f.code : 'UnrecognizedError';
+  const out: Failure = { code, message: f.message };
+  if (f.status !== undefined) out.status = f.status;
+  if (f.requestId && UUID.test(f.requestId)) out.requestId = f.requestId;
+  return out;
+}
+
 /** Maps one per-secret failure (call error or batch `Errors` entry) to a typed error. */
-function mapFailure(f: Failure, req: DocumentRequest): SecrunError {
+function mapFailure(raw: Failure, req: DocumentRequest): SecrunError {
+  const f = cleanFailure(raw);
   const id = req.path;
   const details: ErrorDetails = { path: id, awsCode: f.code };
   if (f.status !== undefined) details.status = f.status;
@@ -402,11 +421,16 @@ export function mapAwsError(
   const status = e.$metadata?.httpStatusCode;
   if (e.$metadata === undefined || (status !== undefined && status < 300)) {
     // A body the SDK could not parse (its message may quote the body, so it is not copied).
-    const details: ErrorDetails = { path: id, awsCode: e.name ?? 'error' };
+    const { code, requestId } = cleanFailure({
+      code: e.name ?? 'error',
+      message: '',
+      requestId: e.$metadata?.requestId,
+    });
+    const details: ErrorDetails = { path: id, awsCode: code };
     if (status !== undefined) details.status = status;
-    if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
+    if (requestId) details.requestId = requestId;
     return new UnavailableError(
-      `bad response from Secrets Manager reading ${id} (${e.name ?? 'error'}); is the endpoint a Secrets Manager API?`,
+      `bad response from Secrets Manager reading ${id} (${code}); is the endpoint a Secrets Manager API?`,
       'awssm.badResponse',
       details,
     );

@@ -1,6 +1,7 @@
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from '../../base/log.ts';
+import { collectStrings } from '../../base/redact.ts';
 import { parseRetryAfter, withRetry } from '../../base/retry.ts';
 import { isLoopbackHost } from '../net.ts';
 import { certificateFacts, type VaultCertFact } from './cert-facts.ts';
@@ -13,6 +14,9 @@ import { encodePath, encodeQuery } from './path.ts';
 import { classifyVaultError } from './retry-policy.ts';
 import { checkClientPair, loadTlsMaterial, type TlsCertSource, type TlsFileReader } from './tls.ts';
 import { HttpTransport } from './transport.ts';
+
+/** Request body fields that name things rather than hold credentials (kept in error text). */
+const PUBLIC_BODY_KEYS = new Set(['role', 'name', 'increment', 'lease_id', 'ttl']);
 
 /** One Vault API call. `path` has no leading slash and no `/v1`. */
 export interface VaultRequest {
@@ -55,6 +59,11 @@ export interface VaultClientOptions {
   files?: TlsFileReader;
   /** DNS lookup for the connection (tests map a name to a local listener). */
   lookup?: LookupFunction;
+  /**
+   * Every secret the run knows (shared with the other providers): redacted from Vault's error
+   * text. The client adds the tokens and credentials it sends and the values it reads.
+   */
+  knownSecrets?: Set<string>;
 }
 
 /**
@@ -69,9 +78,11 @@ export class VaultClient {
   readonly #retry: NonNullable<VaultClientOptions['retry']>;
   readonly #tlsOptions: https.AgentOptions;
   readonly #certs: TlsCertSource[];
+  readonly #known: Set<string>;
 
   constructor(settings: VaultSettings, opts: VaultClientOptions) {
     this.settings = settings;
+    this.#known = opts.knownSecrets ?? new Set();
     this.#logger = opts.logger;
     this.#retry = opts.retry ?? {};
     const material = loadTlsMaterial(settings.tls, opts.logger, opts.files);
@@ -105,6 +116,7 @@ export class VaultClient {
 
   /** Sets the token sent as `X-Vault-Token`. */
   setToken(token: string | undefined): void {
+    if (token) this.#known.add(token);
     setNodeVaultToken(this.#nv, token);
   }
 
@@ -144,7 +156,13 @@ export class VaultClient {
   async #once(req: VaultRequest, path: string): Promise<VaultEnvelope | undefined> {
     const call: CallState = { signal: req.signal, noToken: req.noToken };
     const ro: Record<string, unknown> = { secrunCall: call };
-    if (req.token) ro.headers = { 'X-Vault-Token': req.token };
+    if (req.token) {
+      this.#known.add(req.token);
+      ro.headers = { 'X-Vault-Token': req.token };
+    }
+    // Login credentials (secret id, JWT, ...) a server might echo back in its error text.
+    for (const [k, v] of Object.entries(req.body ?? {}))
+      if (!PUBLIC_BODY_KEYS.has(k)) collectStrings(v, this.#known);
     let body: unknown;
     try {
       if (req.method === 'GET') body = await this.#nv.read(path, ro);
@@ -152,13 +170,17 @@ export class VaultClient {
       else
         body = await this.#nv.request({ ...ro, path: `/${path}`, method: req.method, json: req.body ?? {} });
     } catch (err) {
-      throw toRawError(err, call);
+      throw toRawError(err, call, this.#known);
     }
     if (body === '' || body === undefined || body === null) return undefined;
     if (typeof body !== 'object' || Array.isArray(body)) {
       throw new VaultTransportError('protocol', 'NOT_JSON', 'unexpected non-JSON response');
     }
-    return body as VaultEnvelope;
+    const envelope = body as VaultEnvelope;
+    collectStrings(envelope.data, this.#known);
+    collectStrings(envelope.auth?.['client_token'], this.#known);
+    collectStrings(envelope.wrap_info?.['token'], this.#known);
+    return envelope;
   }
 
   /** Closes pooled connections. */
@@ -167,11 +189,11 @@ export class VaultClient {
   }
 }
 
-function toRawError(err: unknown, call: CallState): Error {
+function toRawError(err: unknown, call: CallState, known: ReadonlySet<string>): Error {
   if (err instanceof VaultTransportError) return err;
   const response = (err as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
   if (response && typeof response.statusCode === 'number') {
-    return httpErrorFrom(response.statusCode, response.body, parseRetryAfter(call.retryAfter));
+    return httpErrorFrom(response.statusCode, response.body, parseRetryAfter(call.retryAfter), known);
   }
   const name = err instanceof Error ? err.name : typeof err;
   return new VaultTransportError('protocol', 'CLIENT_ERROR', `client error (${name})`);

@@ -1,4 +1,5 @@
 // Raw errors: internal to the provider, mapped to SecrunError at its boundary (see error-map.ts).
+import { redactServerText } from '../../base/redact.ts';
 
 /** What went wrong below HTTP. */
 export type TransportKind = 'connection' | 'timeout' | 'tls' | 'abort' | 'redirect' | 'protocol';
@@ -63,8 +64,12 @@ export class VaultHttpError extends Error {
   }
 }
 
-/** Turns `1 error occurred:\n\t* permission denied\n\n` into `permission denied`; caps length. */
-export function cleanVaultMessage(text: string): string {
+/**
+ * Turns `1 error occurred:\n\t* permission denied\n\n` into `permission denied`, redacts the
+ * known `secrets` and anything shaped like a token or secret id, and caps the length: server text
+ * is untrusted (a body may echo the token or a value).
+ */
+export function cleanVaultMessage(text: string, secrets: Iterable<string> = []): string {
   let out = text;
   const multi = /^\s*\d+ errors? occurred:\s*([\s\S]*)$/.exec(out);
   if (multi) {
@@ -74,8 +79,14 @@ export function cleanVaultMessage(text: string): string {
       .filter(Boolean);
     out = items.join('; ');
   }
-  out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return out.length > 300 ? `${out.slice(0, 297)}...` : out;
+  return redactServerText(out, secrets);
+}
+
+/** Vault's `request_id` when it looks like one (a UUID or a short id), never a known secret. */
+function safeRequestId(id: unknown, secrets: ReadonlySet<string>): string | undefined {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(id) || secrets.has(id)) return undefined;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return id;
+  return redactServerText(id, secrets) === id ? id : undefined;
 }
 
 /** The text of the 400 Vault answers while a KV mount upgrades from v1 to v2 (retryable). */
@@ -102,11 +113,16 @@ export function fmtSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** Builds a VaultHttpError from a response body, keeping only what may be printed. */
+/**
+ * Builds a VaultHttpError from a response body, keeping only what may be printed: `errors[]` and
+ * `warnings[]` redacted of `secrets` (the token, credentials and values this run knows) and of
+ * token-shaped text, a request id that looks like one.
+ */
 export function httpErrorFrom(
   status: number,
   body: unknown,
   retryAfterMs: number | undefined,
+  secrets: ReadonlySet<string> = new Set(),
 ): VaultHttpError {
   const b = (body && typeof body === 'object' ? body : {}) as {
     errors?: unknown;
@@ -115,20 +131,26 @@ export function httpErrorFrom(
     data?: unknown;
   };
   const strings = (v: unknown): string[] =>
-    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map(cleanVaultMessage) : [];
+    Array.isArray(v)
+      ? v
+          .filter((x): x is string => typeof x === 'string')
+          .slice(0, 10)
+          .map((x) => cleanVaultMessage(x, secrets))
+      : [];
   let kv: KvVersionState | undefined;
   const data = b.data as { data?: unknown; metadata?: Record<string, unknown> } | null | undefined;
   const md = data && typeof data === 'object' ? data.metadata : undefined;
   if (md && typeof md === 'object') {
     kv = {};
     if (typeof md.version === 'number') kv.version = md.version;
-    if (typeof md.deletion_time === 'string' && md.deletion_time !== '') kv.deletionTime = md.deletion_time;
+    if (typeof md.deletion_time === 'string' && /^[0-9T:.+Z -]{1,40}$/.test(md.deletion_time))
+      kv.deletionTime = md.deletion_time;
     if (md.destroyed === true) kv.destroyed = true;
   }
   return new VaultHttpError(status, {
     errors: strings(b.errors),
     warnings: strings(b.warnings),
-    requestId: typeof b.request_id === 'string' && b.request_id ? b.request_id : undefined,
+    requestId: safeRequestId(b.request_id, secrets),
     kv,
     retryAfterMs,
   });

@@ -29,6 +29,8 @@ export interface VaultProviderOptions {
   retry?: VaultClientOptions['retry'];
   files?: VaultClientOptions['files'];
   lookup?: VaultClientOptions['lookup'];
+  /** Secrets known to the run, redacted from Vault's error text (shared with the registry). */
+  knownSecrets?: VaultClientOptions['knownSecrets'];
 }
 
 /** The Vault provider: documents plus session operations. */

@@ -46,6 +46,7 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
     retry: opts.retry,
     files: opts.files,
     lookup: opts.lookup,
+    knownSecrets: opts.knownSecrets,
   });
   if (opts.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && settings.address.startsWith('https:')) {
     opts.logger.warn(
