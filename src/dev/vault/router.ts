@@ -14,9 +14,10 @@ import {
 } from './http.ts';
 import { handleKv } from './kv.ts';
 import { handleLeases } from './leases.ts';
-import { allowed } from './policy.ts';
-import { findMount, type Mount, type Namespace, type VaultState } from './state.ts';
+import { allowed, buildAcl } from './policy.ts';
+import { descendNamespace, findMount, type Mount, type VaultState } from './state.ts';
 import { handleAuths, handleHealth, handleMountEdit, handleMounts, handleUiMounts } from './sys.ts';
+import { handlePolicies } from './sys-policies.ts';
 import { findToken, useToken } from './tokens.ts';
 import { handleWrapping, wrapResponse } from './wrapping.ts';
 
@@ -37,25 +38,16 @@ const isLogin = (m: Mount, rest: string): boolean =>
 
 const noRoute = (path: string): Reply => fail(404, `no handler for route "${path}". route entry not found.`);
 
-/** Descends into child namespaces named by leading path segments (`team-a/secret/x`). */
-function pathNamespace(ns: Namespace, path: string): { ns: Namespace; path: string } {
-  let cur = ns;
-  let rest = path;
-  for (;;) {
-    const seg = rest.split('/')[0] ?? '';
-    const child = cur.children.get(seg);
-    if (!child || cur.mounts.has(seg)) return { ns: cur, path: rest };
-    cur = child;
-    rest = rest.slice(seg.length + 1);
-  }
-}
-
 function dispatch(ctx: Ctx, path: string): Reply {
   const sys = /^sys\/(.*)$/.exec(path)?.[1];
   if (sys !== undefined) {
     if (sys === 'mounts') return handleMounts(ctx);
     if (sys === 'auth') return handleAuths(ctx);
     if (sys.startsWith('mounts/')) return handleMountEdit({ ...ctx, rest: sys.slice('mounts/'.length) });
+    if (sys === 'policies/acl' || sys.startsWith('policies/acl/'))
+      return handlePolicies({ ...ctx, rest: sys.slice('policies/acl/'.length) });
+    if (sys === 'policy' || sys.startsWith('policy/'))
+      return handlePolicies({ ...ctx, rest: sys.slice('policy/'.length) }, true);
     const leases = /^leases\/(.*)$/.exec(sys)?.[1] ?? (/^(renew|revoke)(\/|$)/.test(sys) ? sys : undefined);
     if (leases !== undefined) return handleLeases({ ...ctx, rest: leases }) ?? fail(405);
     return noRoute(path);
@@ -71,7 +63,7 @@ function dispatch(ctx: Ctx, path: string): Reply {
 
 /** Routes one request inside its namespace: unauthenticated paths, token + ACL check, handler, wrapping. */
 export function route(st: VaultState, input: VaultRequest): Reply {
-  const { ns, path } = pathNamespace(input.ns, input.path);
+  const { ns, path } = descendNamespace(input.ns, input.path);
   const req = { ...input, ns, path };
   const base: Ctx = { st, req, caller: undefined, rest: '', mount: undefined };
   if (path === 'sys/health') return handleHealth(base);
@@ -90,7 +82,8 @@ export function route(st: VaultState, input: VaultRequest): Reply {
     const caller = findToken(st, ns, req.token);
     if (!caller) return invalidToken();
     const relative = ns.path.slice(caller.ns.path.length) + path;
-    if (!allowed(caller.ns, caller.token.policies, relative, req.method, req.list)) return permissionDenied();
+    if (!allowed(buildAcl(caller.ns, caller.token.policies), relative, req.method, req.list))
+      return permissionDenied();
     useToken(st, caller.token);
     reply = dispatch({ ...base, caller: caller.token }, path);
   }

@@ -12,9 +12,11 @@ import { RequestLog } from '../request-log.ts';
 import type { Seed } from '../seed.ts';
 import { parseDuration } from './duration.ts';
 import { fail, multiError, type Reply, type VaultRequest } from './http.ts';
+import { acceptListVerb } from './list-verb.ts';
 import { route } from './router.ts';
 import { applySeed } from './seed-section.ts';
 import { type Namespace, VaultState } from './state.ts';
+import { parseGoBool } from './sys.ts';
 
 export interface VaultDevServerOptions {
   /** Parsed seed; its `vault:` section (may be absent) fills the store. */
@@ -55,7 +57,7 @@ export interface VaultDevServer {
 }
 
 const MAX_BODY = 32 * 1024 * 1024;
-const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH']);
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'LIST']);
 
 function assertLoopback(host: string): void {
   if (host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return;
@@ -100,19 +102,19 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/** A JSON object or a form; anything else is Vault's "error parsing JSON" (http/logical.go). */
 function parseBody(raw: Buffer, contentType: string): Record<string, unknown> | string {
   const text = raw.toString('utf8').trim();
-  if (text === '') return {};
+  if (text === '' || text === 'null') return {};
   if (contentType.startsWith('application/x-www-form-urlencoded') && !/^[{[]/.test(text)) {
     return Object.fromEntries(new URLSearchParams(text));
   }
   try {
     const v = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v))
-      return 'failed to parse JSON input: not an object';
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'error parsing JSON';
     return v as Record<string, unknown>;
-  } catch (err) {
-    return `failed to parse JSON input: ${(err as Error).message}`;
+  } catch {
+    return 'error parsing JSON';
   }
 }
 
@@ -206,7 +208,9 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
     const contentType = String(req.headers['content-type'] ?? '');
     const query = new URLSearchParams(rawQuery);
     const body =
-      method === 'GET' || method === 'HEAD' || method === 'DELETE' ? {} : parseBody(raw, contentType);
+      method === 'GET' || method === 'HEAD' || method === 'DELETE' || method === 'LIST'
+        ? {}
+        : parseBody(raw, contentType);
     if (typeof body === 'string') return send(res, fail(400, body), false);
     const ns = findNamespace(st.root, namespace ?? '');
     if (!ns) return send(res, fail(404, `namespace "${namespace}" not found`), false);
@@ -218,12 +222,18 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
     const auth = req.headers['authorization'];
     const bearer = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
     const tokenHeader = req.headers['x-vault-token'];
-    const listParam = query.get('list');
+    // http/logical.go: `list` goes through strconv.ParseBool (empty: a plain read), and a list
+    // request's path gets a trailing slash before routing and the ACL check.
+    const listParam = method === 'GET' ? (query.get('list') ?? '') : '';
+    const listFlag = listParam === '' ? false : parseGoBool(listParam);
+    if (listFlag === undefined) return send(res, fail(400), false);
+    const list = method === 'LIST' || listFlag;
+    const logicalPath = path.slice(4);
     const vreq: VaultRequest = {
-      method: method === 'PUT' ? 'POST' : (method as VaultRequest['method']),
-      path: path.slice(4),
+      method: method === 'PUT' ? 'POST' : method === 'LIST' ? 'GET' : (method as VaultRequest['method']),
+      path: list && !logicalPath.endsWith('/') ? `${logicalPath}/` : logicalPath,
       query,
-      list: method === 'GET' && listParam !== null && listParam !== 'false' && listParam !== '0',
+      list,
       body,
       token: (typeof tokenHeader === 'string' && tokenHeader !== '' ? tokenHeader : undefined) ?? bearer,
       ns,
@@ -260,6 +270,7 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const servers: Server[] = [];
   const http = createHttpServer(listener);
+  acceptListVerb(http, listener);
   servers.push(http);
   const port = await listen(http, opts.port ?? 0);
   let httpsUrl: string | undefined;
@@ -284,6 +295,7 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
       },
       listener,
     );
+    acceptListVerb(tls, listener);
     servers.push(tls);
     try {
       httpsUrl = `https://${urlHost}:${await listen(tls, opts.https.port ?? 0)}`;

@@ -74,6 +74,8 @@ export interface Namespace {
   children: Map<string, Namespace>;
   mounts: Map<string, Mount>;
   policies: Map<string, PolicyRule[]>;
+  /** Policy text as written over sys/policies/acl (seeded policies are rendered on read). */
+  policyText: Map<string, string>;
   tokens: Map<string, Token>;
   leases: Map<string, Lease>;
   wraps: Map<string, WrapEntry>;
@@ -100,6 +102,7 @@ export function newNamespace(path: string, parent: Namespace | undefined): Names
     children: new Map(),
     mounts: new Map(),
     policies: new Map(),
+    policyText: new Map(),
     tokens: new Map(),
     leases: new Map(),
     wraps: new Map(),
@@ -130,6 +133,19 @@ export function newMount(path: string, type: string, options: Record<string, str
     description: '',
     state: {},
   };
+}
+
+/** Descends into child namespaces named by leading path segments (`team-a/secret/x`). */
+export function descendNamespace(ns: Namespace, path: string): { ns: Namespace; path: string } {
+  let cur = ns;
+  let rest = path;
+  for (;;) {
+    const seg = rest.split('/')[0] ?? '';
+    const child = cur.children.get(seg);
+    if (!child || cur.mounts.has(seg)) return { ns: cur, path: rest };
+    cur = child;
+    rest = rest.slice(seg.length + 1);
+  }
 }
 
 /** The mount whose path is the longest segment prefix of `path`. */

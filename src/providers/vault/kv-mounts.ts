@@ -28,12 +28,25 @@ export function parseMountInfo(data: unknown): MountInfo | null {
   return info;
 }
 
+/**
+ * Vault answers a preflight whose mount lives in a child namespace with the mount path prefixed by
+ * that namespace's full path (`team-a/sub/secret/` for header `team-a` and path `sub/secret/x`);
+ * the part that is the request's own namespace is dropped so the path is relative to the request.
+ */
+export function relativeToNamespace(info: MountInfo, namespace: string | undefined): MountInfo {
+  const ns = trimSlashes(namespace ?? '');
+  if (ns === '' || !info.path.startsWith(`${ns}/`)) return info;
+  return { ...info, path: info.path.slice(ns.length + 1) };
+}
+
 /** The mounts preflight over `client`: null when it is denied (403) or missing (404). */
 export function mountLookup(client: VaultClient): MountLookup {
   return async (path, signal) => {
     try {
       const env = await client.request({ method: 'GET', path: `sys/internal/ui/mounts/${path}`, signal });
-      return parseMountInfo(env?.data);
+      const info = parseMountInfo(env?.data);
+      if (!info || isUnder(path, info.path)) return info;
+      return relativeToNamespace(info, client.settings.namespace);
     } catch (err) {
       // 403: unknown mount or a token that cannot see it; 404: a Vault without the endpoint.
       if (err instanceof VaultHttpError && (err.status === 403 || err.status === 404)) return null;
