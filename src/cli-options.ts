@@ -1,3 +1,5 @@
+import type { Flags } from './config/flags.ts';
+
 /** The CLI's types: what commands read and write (io) and the options commander parses. */
 
 /** Where the CLI writes and what it reads; injectable so tests need no subprocess. */
@@ -11,49 +13,14 @@ export interface CliIo {
   stdinIsTty: boolean;
 }
 
-/** Options shared by `run` and `check`, as commander parses them. */
-export interface CommonCliOptions {
-  config?: string;
-  env?: string[];
-  import?: string[];
-  envRefs?: boolean;
-  logLevel?: string;
-  logFormat?: string;
-  quiet?: boolean;
-  timeout?: string;
-  allowInsecureHttp?: boolean;
-  vaultAuthMethod?: string;
-  vaultAuthMount?: string;
-  vaultAuthRole?: string;
-  vaultAuthRoleId?: string;
-  vaultAuthRoleIdFile?: string;
-  vaultAuthSecretIdFile?: string;
-  vaultAuthSecretIdEnv?: string;
-  vaultAuthWrapped?: boolean;
-  vaultAuthWrappedPath?: string;
-  vaultAuthTokenFile?: string;
-  vaultAuthJwtFile?: string;
-  vaultAuthJwtEnv?: string;
-  vaultAuthAudience?: string;
-  vaultAuthName?: string;
-}
+/**
+ * Options of `run` and `check` as commander parses them: the option table's flags under their
+ * camelCase names (see config/options.ts), `--config`, and the repeatable `--env` / `--import`.
+ */
+export type CommonCliOptions = Flags & { config?: string };
 
 /** `run` options. */
-export interface RunCliOptions extends CommonCliOptions {
-  mode?: string;
-  pristine?: boolean;
-  keep?: string[];
-  drop?: string[];
-  killTimeout?: string;
-  mask?: boolean;
-  watch?: string;
-  onChange?: string;
-  splay?: string;
-  revoke?: boolean;
-  audit?: string;
-}
+export type RunCliOptions = CommonCliOptions;
 
 /** `check` options. */
-export interface CheckCliOptions extends CommonCliOptions {
-  json?: boolean;
-}
+export type CheckCliOptions = CommonCliOptions & { json?: boolean };

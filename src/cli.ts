@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
 import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
+import { envText, flagsOf, flagText } from './config/options.ts';
 import { hardenProcess } from './launch/exec.ts';
 
 export type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './cli-options.ts';
@@ -19,53 +20,26 @@ function packageVersion(): string {
   }
 }
 
-function addCommonOptions(cmd: Command): Command {
-  return cmd
+/** Adds `--config`, `--env`, `--import` and the option table's flags for `command`. */
+function addOptions(cmd: Command, command: 'run' | 'check'): Command {
+  cmd
     .option(
       '--config <file>',
       'config file (default: $SECRUN_CONFIG, else ./secrun.yaml or ./secrun.yml if present)',
     )
     .option('--env <NAME=REF>', 'add a variable from a reference (repeatable)', collect)
-    .option('--import <[PREFIX=]REF>', 'every field of one secret becomes a variable (repeatable)', collect)
-    .option('--no-env-refs', 'do not treat references found in the inherited environment as secrets')
-    .addOption(
-      new Option('--log-level <level>', 'log level (default: info)').choices([
-        'debug',
-        'info',
-        'warn',
-        'error',
-        'silent',
-      ]),
-    )
-    .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']))
-    .option('-q, --quiet', 'only errors on stderr')
-    .option('--timeout <duration>', 'deadline for resolving every secret (default 60s)')
-    .option('--allow-insecure-http', 'allow plain http:// to a non-loopback Vault')
-    .addOption(
-      new Option('--vault-auth-method <method>', 'Vault auth method (default token)').choices([
-        'token',
-        'approle',
-        'kubernetes',
-        'jwt',
-        'cert',
-      ]),
-    )
-    .option('--vault-auth-mount <path>', 'auth mount path (default: the method name)')
-    .option('--vault-auth-role <name>', 'role (approle, kubernetes, jwt)')
-    .option('--vault-auth-role-id <id>', 'AppRole role id (not a secret on its own)')
-    .option('--vault-auth-role-id-file <file>', 'AppRole role id from a file')
-    .option('--vault-auth-secret-id-file <file>', 'AppRole secret id from a file (never a flag value)')
-    .option(
-      '--vault-auth-secret-id-env <NAME>',
-      'AppRole secret id from this variable (removed from the child)',
-    )
-    .option('--vault-auth-wrapped', 'the secret id source holds a response-wrapping token')
-    .option('--vault-auth-wrapped-path <path>', 'expected creation path of the wrapping token')
-    .option('--vault-auth-token-file <file>', 'token auth: token file after VAULT_TOKEN and ~/.vault-token')
-    .option('--vault-auth-jwt-file <file>', 'JWT / Kubernetes: token file')
-    .option('--vault-auth-jwt-env <NAME>', 'JWT from this variable (removed from the child)')
-    .option('--vault-auth-audience <aud>', 'JWT: audience of the GitHub Actions OIDC token')
-    .option('--vault-auth-name <name>', 'cert: the certificate role');
+    .option('--import <[PREFIX=]REF>', 'every field of one secret becomes a variable (repeatable)', collect);
+  for (const o of flagsOf(command)) {
+    const flag = `${o.short ? `-${o.short}, ` : ''}${flagText(o)}${o.arg ? ` ${o.arg}` : ''}`;
+    const shown = o.default !== undefined && o.kind !== 'boolean' ? ` (default: ${o.default})` : '';
+    const env = o.env ? ` [${envText(o)}]` : '';
+    const option = new Option(flag, `${o.help}${shown}${env}`);
+    if (o.choices) option.choices(o.choices);
+    if (o.kind === 'patterns') option.argParser(collect);
+    cmd.addOption(option);
+    if (o.negatable) cmd.addOption(new Option(`--no-${o.flag}`, `turn --${o.flag} off`));
+  }
+  return cmd;
 }
 
 /** Builds the commander program. Actions set `result.code`; nothing here exits. */
@@ -84,7 +58,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     })
     .showHelpAfterError('(run with --help for usage)');
 
-  const run = addCommonOptions(
+  const run = addOptions(
     program
       .command('run')
       .description('resolve references, build the environment, and launch the command')
@@ -93,46 +67,19 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
       .argument('[args...]', 'its arguments')
       .passThroughOptions()
       .exitOverride(),
-  )
-    .addOption(
-      new Option('--mode <mode>', 'exec: replace secrun; supervise: stay as parent; auto (default)').choices([
-        'exec',
-        'supervise',
-        'auto',
-      ]),
-    )
-    .option('--pristine', 'start the child from PATH HOME USER LANG TZ TERM plus configured variables')
-    .option(
-      '--keep <NAME>',
-      'keep an inherited variable that would be removed (repeatable, * suffix glob)',
-      collect,
-    )
-    .option(
-      '--drop <NAME>',
-      'remove a variable from the child (repeatable, * suffix glob; beats --keep)',
-      collect,
-    )
-    .option('--kill-timeout <duration>', 'supervise: wait between the stop signal and SIGKILL (default 10s)')
-    .option(
-      '--mask',
-      'replace injected values in the child output by <redacted:NAME> (default when CI is set)',
-    )
-    .option('--no-mask', 'do not mask the child output')
-    .option('--watch <interval>', 'poll secrets for rotation every <interval> (supervise mode)')
-    .option('--on-change <action>', 'on a changed secret: restart (default) | signal:<SIG> | exit | ignore')
-    .option('--splay <duration>', 'random delay before acting on a change')
-    .option('--no-revoke', 'keep leases and the login token when the child exits')
-    .option('--audit <target>', 'audit stream (JSON lines): stderr, stdout or fd:N');
+    'run',
+  );
   run.action(async (command: string, args: string[], opts: RunCliOptions) => {
     const { runCommand } = await import('./boot/run.ts');
     result.code = await runCommand({ command, args, opts, io });
   });
 
-  const check = addCommonOptions(
+  const check = addOptions(
     program
       .command('check')
       .description('resolve every reference and report, launching nothing')
       .exitOverride(),
+    'check',
   ).option('--json', 'print the report as JSON');
   check.action(async (opts: CheckCliOptions) => {
     const { checkCommand } = await import('./boot/check.ts');

@@ -16,7 +16,8 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
   const { io, opts } = req;
   let logger = fallbackLogger(io, opts);
   try {
-    const prepared = prepare(opts, io, {});
+    const { json: _json, ...common } = opts;
+    const prepared = prepare(common, io);
     logger = prepared.logger;
     const registry = createRegistry(prepared.settings, io, logger);
     let resolution: Resolution;

@@ -1,4 +1,5 @@
-import { InternalError, UsageError } from '../base/errors.ts';
+import { InternalError } from '../base/errors.ts';
+import { checkEnvPattern } from '../refs/env-pattern.ts';
 import { isEnvRef } from '../refs/index.ts';
 
 /** Variables `--pristine` keeps from the inherited environment. */
@@ -36,22 +37,6 @@ export interface ChildEnvOptions {
    * Default true: any inherited reference-like value without a resolved value is refused.
    */
   envRefsScanned?: boolean;
-}
-
-/**
- * Checks a `--keep` / `--drop` pattern: a variable name, optionally ending in `*` (`VAULT_*`),
- * or `*` alone.
- *
- * @throws UsageError `usage.badPattern`.
- */
-export function checkEnvPattern(pattern: string): void {
-  const body = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
-  if ((body === '' && pattern !== '*') || body.includes('*') || body.includes('=') || /\s/.test(body)) {
-    throw new UsageError(
-      `bad variable pattern ${JSON.stringify(pattern)}: use a name (VAULT_TOKEN) or a prefix with a trailing * (VAULT_*)`,
-      'usage.badPattern',
-    );
-  }
 }
 
 /** A matcher for a list of names / `PREFIX*` globs. */

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
 import { createLogger, type Logger } from '../base/log.ts';
 import type { CliIo, CommonCliOptions } from '../cli-options.ts';
-import { type Flags, loadConfig, resolveSettings, type Settings } from '../config/index.ts';
+import { loadConfig, resolveSettings, type Settings } from '../config/index.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
 import type { VaultProvider } from '../providers/vault/provider.ts';
 import { type CollectedRefs, collectRefs } from '../refs/index.ts';
@@ -16,34 +16,9 @@ export interface Prepared {
 }
 
 /** Settings, logger and collected references: everything before the first network call. */
-export function prepare(
-  opts: CommonCliOptions,
-  io: CliIo,
-  extra: Partial<Record<keyof Flags, unknown>>,
-): Prepared {
+export function prepare(opts: CommonCliOptions, io: CliIo): Prepared {
   const file = loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
-  const flags: Partial<Flags> = {};
-  const set = <K extends keyof Flags>(key: K, value: unknown): void => {
-    if (value !== undefined) flags[key] = value as Flags[K];
-  };
-  set('env', opts.env);
-  set('import', opts.import);
-  if (opts.envRefs === false) flags.envRefs = false;
-  set('logLevel', opts.logLevel);
-  set('logFormat', opts.logFormat);
-  set('quiet', opts.quiet);
-  set('timeout', opts.timeout);
-  set('allowInsecureHttp', opts.allowInsecureHttp);
-  const vaultAuth: Flags['vaultAuth'] = {};
-  for (const [key, value] of Object.entries(opts)) {
-    if (!key.startsWith('vaultAuth') || value === undefined) continue;
-    const name = key.slice('vaultAuth'.length);
-    vaultAuth[`${name[0]?.toLowerCase()}${name.slice(1)}` as keyof Flags['vaultAuth']] = value as
-      | string
-      | boolean;
-  }
-  flags.vaultAuth = vaultAuth;
-  for (const [key, value] of Object.entries(extra)) set(key as keyof Flags, value);
+  const { config: _config, ...flags } = opts;
   const settings = resolveSettings({ file, env: io.env, flags });
   const logger = createLogger({
     level: settings.quiet ? 'error' : settings.logLevel,

@@ -29,19 +29,7 @@ export async function runCommand(req: {
   const { io } = req;
   let logger = fallbackLogger(io, req.opts);
   try {
-    const prepared = prepare(req.opts, io, {
-      mode: req.opts.mode,
-      pristine: req.opts.pristine,
-      keep: req.opts.keep,
-      drop: req.opts.drop,
-      killTimeout: req.opts.killTimeout,
-      mask: req.opts.mask,
-      watch: req.opts.watch,
-      onChange: req.opts.onChange,
-      splay: req.opts.splay,
-      revoke: req.opts.revoke === false ? false : undefined,
-      audit: req.opts.audit,
-    });
+    const prepared = prepare(req.opts, io);
     logger = prepared.logger;
     const { settings, collected } = prepared;
 

@@ -1,66 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../base/errors.ts';
-import type { LogFormat, LogLevel } from '../base/log.ts';
 import { type FindConfigOptions, findConfigFile } from './find.ts';
 import { fileLine, type KeyPath, keyLineFinder } from './key-lines.ts';
+import { OPTIONS } from './options.ts';
 import { type SchemaProblem, schemaProblems } from './schema.ts';
-import { type Mode, parseDuration, parseOnChange, type VaultAuthMethod } from './values.ts';
+import { parseDuration, parseOnChange } from './values.ts';
 
 const require = createRequire(import.meta.url);
 
-/** Vault auth settings as written in the file (`vault.auth`). */
-export interface VaultAuthConfig {
-  method?: VaultAuthMethod;
-  mount?: string;
-  role?: string;
-  role_id?: string;
-  role_id_file?: string;
-  secret_id_file?: string;
-  secret_id_env?: string;
-  wrapped?: boolean;
-  wrapped_path?: string;
-  token_file?: string;
-  jwt_file?: string;
-  jwt_env?: string;
-  audience?: string;
-  name?: string;
-}
-
-/** The configuration file after schema validation (keys as written, snake_case). */
+/**
+ * The configuration file after schema validation (keys as written, snake_case). Its single
+ * settings are declared in the option table (options.ts) and read through it; only the entry
+ * lists have a shape of their own.
+ */
 export interface ConfigFile {
-  $schema?: string;
-  vault?: {
-    address?: string;
-    namespace?: string;
-    allow_insecure_http?: boolean;
-    auth?: VaultAuthConfig;
-    tls?: {
-      ca?: string;
-      capath?: string;
-      cert?: string;
-      key?: string;
-      server_name?: string;
-      skip_verify?: boolean;
-    };
-  };
-  aws?: { region?: string; endpoint?: string };
   env?: Record<string, string | { ref: string; on_change?: string }>;
   import?: Array<string | { ref: string; prefix?: string }>;
-  mode?: Mode;
-  pristine?: boolean;
-  keep?: string[];
-  drop?: string[];
-  timeout?: string | number;
-  kill_timeout?: string | number;
-  log_level?: LogLevel;
-  log_format?: LogFormat;
-  on_change?: string;
-  watch?: string | number;
-  mask?: boolean;
-  splay?: string | number;
-  revoke?: boolean;
-  audit?: string;
+  readonly [key: string]: unknown;
 }
 
 /** A loaded, validated configuration file. */
@@ -138,19 +95,27 @@ export function loadConfig(opts: FindConfigOptions): LoadedConfig | undefined {
 /** Values the schema lets through but the parsers refuse (`on_change` signals, duration limits). */
 function valueProblems(config: ConfigFile): SchemaProblem[] {
   const problems: SchemaProblem[] = [];
-  const check = <T>(path: KeyPath, value: T | undefined, parse: (value: T) => unknown): void => {
+  const check = (path: KeyPath, value: unknown, parse: (value: never) => unknown): void => {
     if (value === undefined) return;
     try {
-      parse(value);
+      parse(value as never);
     } catch (err) {
       problems.push({ path, message: (err as Error).message });
     }
   };
-  check(['on_change'], config.on_change, parseOnChange);
+  for (const o of OPTIONS) {
+    const parse = o.kind === 'duration' ? parseDuration : o.kind === 'onChange' ? parseOnChange : undefined;
+    if (o.file === undefined || parse === undefined) continue;
+    const path = o.file.split('.');
+    check(
+      path,
+      path.reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], config),
+      parse,
+    );
+  }
   for (const [name, entry] of Object.entries(config.env ?? {})) {
     if (typeof entry === 'object') check(['env', name, 'on_change'], entry.on_change, parseOnChange);
   }
-  for (const key of ['timeout', 'kill_timeout', 'watch'] as const) check([key], config[key], parseDuration);
   return problems;
 }
 

@@ -1,37 +1,16 @@
 import { UsageError } from '../base/errors.ts';
 import { isValidEnvName } from '../refs/names.ts';
 import { isRef } from '../refs/scheme.ts';
-import type { VaultAuthSettings } from './settings.ts';
 
-/** Command-line options as the CLI hands them over (strings as typed; validated here). */
-export interface Flags {
-  config: string;
-  /** `--env NAME=REF`, repeatable. */
-  env: string[];
-  /** `--import [PREFIX=]REF`, repeatable. */
-  import: string[];
-  /** False for `--no-env-refs`. Pass it only when the flag was given (commander defaults it to true). */
-  envRefs: boolean;
-  mode: string;
-  pristine: boolean;
-  keep: string[];
-  drop: string[];
-  timeout: string;
-  killTimeout: string;
-  logLevel: string;
-  logFormat: string;
-  quiet: boolean;
-  onChange: string;
-  watch: string;
-  mask: boolean;
-  allowInsecureHttp: boolean;
-  splay: string;
-  /** `--vault-auth-<key>` flags (mirror `vault.auth`); credentials only as file or variable names. */
-  vaultAuth: Partial<Record<keyof VaultAuthSettings, string | boolean>>;
-  /** False for `--no-revoke`. Pass it only when the flag was given. */
-  revoke: boolean;
-  audit: string;
-}
+/**
+ * Command-line values as commander parses them: each flag of the option table under its
+ * camelCase name (`killTimeout`, `vaultAuthRole`; a `--no-x` flag is false when given), plus the
+ * repeatable `env` (`--env NAME=REF`) and `import` (`--import [PREFIX=]REF`).
+ */
+export type Flags = Record<string, string | string[] | boolean | undefined> & {
+  env?: string[];
+  import?: string[];
+};
 
 /** Parses `--env NAME=REF`. @throws UsageError `usage.badEnv`. */
 export function parseEnvFlag(text: string): { name: string; ref: string } {

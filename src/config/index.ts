@@ -1,8 +1,10 @@
 /**
- * Configuration: finding and loading the config file (`config/find.ts`, `config/file.ts`,
- * validated by `config/schema.ts` with line numbers from `config/key-lines.ts`), value parsers
- * (`config/values.ts`), flags (`config/flags.ts`) and the merge of defaults < file < `SECRUN_*`
- * variables < flags (`config/settings.ts`). This module only re-exports them.
+ * Configuration: the face of config/. Every setting is declared once in the option table
+ * (`options.ts`); from it follow the commander flags (cli.ts), the merge of defaults < file <
+ * `SECRUN_*` variables < flags (`settings.ts`) and the JSON Schema (`schema-gen.ts`, shipped as
+ * schema/secrun.schema.json). The file is found (`find.ts`), parsed and validated with line
+ * numbers (`file.ts`, `schema.ts`, `key-lines.ts`); value parsers live in `values.ts`.
+ * May import base/ and refs/ (variable names); never boot/, providers/ or launch/.
  */
 export {
   type ConfigFile,
@@ -10,12 +12,11 @@ export {
   loadConfig,
   loadConfigFile,
   parseConfig,
-  type VaultAuthConfig,
 } from './file.ts';
 export { type FindConfigOptions, findConfigFile } from './find.ts';
 export { type Flags, parseEnvFlag, parseImportFlag } from './flags.ts';
+export { type Command, flagsOf, OPTIONS, type OptionSpec } from './options.ts';
 export {
-  DEFAULTS,
   resolveSettings,
   type Settings,
   type SettingsInput,

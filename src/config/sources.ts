@@ -1,8 +1,7 @@
 import { ConfigError, UsageError } from '../base/errors.ts';
-import { checkEnvPattern } from '../boot/child-env.ts';
+import { checkEnvPattern } from '../refs/env-pattern.ts';
 import type { LoadedConfig } from './file.ts';
 import { fileLine } from './key-lines.ts';
-import type { VaultAuthSettings } from './settings.ts';
 
 /** A value source (file, `SECRUN_*` variables, flags): how to report a bad value. */
 export interface Source {
@@ -66,35 +65,4 @@ export function checkPattern(pattern: string): string {
     );
   }
   return pattern;
-}
-
-export const MODES: readonly string[] = ['exec', 'supervise', 'auto'];
-export const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
-export const FORMATS: readonly string[] = ['text', 'json'];
-export const METHODS: readonly string[] = ['token', 'approle', 'kubernetes', 'jwt', 'cert'];
-
-/**
- * The `vault.auth` settings besides `method`, and what their values are (`name`: a variable
- * name). Written `role_id_file` in the file and `SECRUN_VAULT_AUTH_ROLE_ID_FILE` in the
- * environment ({@link snakeCase}).
- */
-export const AUTH_KEYS: ReadonlyArray<[keyof VaultAuthSettings, 'string' | 'boolean' | 'name']> = [
-  ['mount', 'string'],
-  ['role', 'string'],
-  ['roleId', 'string'],
-  ['roleIdFile', 'string'],
-  ['secretIdFile', 'string'],
-  ['secretIdEnv', 'name'],
-  ['wrapped', 'boolean'],
-  ['wrappedPath', 'string'],
-  ['tokenFile', 'string'],
-  ['jwtFile', 'string'],
-  ['jwtEnv', 'name'],
-  ['audience', 'string'],
-  ['name', 'string'],
-];
-
-/** `roleIdFile` -> `role_id_file`. */
-export function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

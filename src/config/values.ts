@@ -1,4 +1,5 @@
 import { constants as osConstants } from 'node:os';
+import { durationMs } from '../base/duration.ts';
 
 /** `exec`, `supervise` or `auto`. */
 export type Mode = 'exec' | 'supervise' | 'auto';
@@ -14,34 +15,19 @@ export type OnChange =
 const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /**
- * Parses a duration into milliseconds: a bare number is seconds (`90`), else one or more
- * `<number><unit>` with units `ms`, `s`, `m`, `h` (`500ms`, `30s`, `1.5s`, `1h30m`).
- * At most 2^31-1 ms (about 24 days, the longest timer Node allows).
+ * Parses a duration into milliseconds (grammar: base/duration.ts): `90` is seconds, `500ms`,
+ * `30s`, `1h30m`, `7d`. At most 2^31-1 ms (about 24 days, the longest timer Node allows).
  *
  * @throws Error with a message saying what is accepted (callers wrap it in Config/UsageError).
  */
 export function parseDuration(text: string | number): number {
-  const bad = (): Error =>
-    new Error(
-      `must be a duration like 30s, 500ms, 5m or 1h30m (a bare number is seconds), got ${JSON.stringify(String(text).slice(0, 40))}`,
+  const parsed = durationMs(text);
+  if (parsed === undefined || (typeof text === 'string' && /[nuµ]s/.test(text))) {
+    throw new Error(
+      `must be a duration like 30s, 500ms, 5m, 1h30m or 7d (a bare number is seconds), got ${JSON.stringify(String(text).slice(0, 40))}`,
     );
-  let ms: number;
-  if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text < 0) throw bad();
-    ms = text * 1000;
-  } else {
-    const trimmed = text.trim();
-    if (/^\d+$/.test(trimmed)) {
-      ms = Number(trimmed) * 1000;
-    } else {
-      if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) throw bad();
-      const factor: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-      ms = 0;
-      for (const m of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
-        ms += Number(m[1]) * (factor[m[2] ?? 's'] ?? 1);
-    }
   }
-  ms = Math.round(ms);
+  const ms = Math.round(parsed);
   if (ms > MAX_DURATION_MS) throw new Error(`is too long (at most 596h, about 24 days), got ${String(text)}`);
   return ms;
 }

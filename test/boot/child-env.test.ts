@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InternalError, UsageError } from '../../src/base/errors.ts';
-import {
-  buildChildEnv,
-  checkEnvPattern,
-  DEFAULT_AGENT_CREDENTIALS,
-  PRISTINE_VARIABLES,
-} from '../../src/boot/child-env.ts';
+import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS, PRISTINE_VARIABLES } from '../../src/boot/child-env.ts';
+import { checkEnvPattern } from '../../src/refs/env-pattern.ts';
 import { thrown } from '../helpers/assert.ts';
 
 const inherited = {

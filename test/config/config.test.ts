@@ -64,7 +64,7 @@ mask: true
 describe('parseConfig', () => {
   test('when a full YAML file is valid then every key is read', () => {
     const cfg = parseConfig(FULL_YAML, 'secrun.yaml');
-    assert.equal(cfg.data.vault?.auth?.method, 'approle');
+    assert.equal((cfg.data['vault'] as { auth?: { method?: string } } | undefined)?.auth?.method, 'approle');
     assert.equal(cfg.data.env?.['SPRING_DATASOURCE_USERNAME'], 'vault:database/creds/payments#username');
     assert.equal(cfg.lineOf(['vault', 'auth', 'role_id']), 8);
     const s = resolveSettings({ file: cfg, env: {}, flags: {} });
@@ -165,7 +165,7 @@ describe('parseConfig', () => {
     const file = join(tempDir('json'), 'secrun.json');
     writeFileSync(file, JSON.stringify({ mode: 'exec', env: { A: 'awssm:x#k' } }, null, 2));
     const cfg = loadConfigFile(file);
-    assert.equal(cfg.data.mode, 'exec');
+    assert.equal(cfg.data['mode'], 'exec');
     writeFileSync(file, '{\n  "mode": "exec",\n  "vault": {\n    "adress": "x"\n  }\n}\n');
     assert.match(thrown(() => loadConfigFile(file)).message, /secrun\.json:4: vault\.adress: unknown key/);
   });
@@ -201,7 +201,7 @@ describe('findConfigFile', () => {
       join(d, 'env.yaml'),
     );
     assert.equal(findConfigFile({ env: { SECRUN_CONFIG: '' }, cwd: d }), join(d, 'secrun.yaml'));
-    assert.equal(loadConfig({ env: {}, cwd: d })?.data.mode, 'exec');
+    assert.equal(loadConfig({ env: {}, cwd: d })?.data['mode'], 'exec');
   });
 
   test('when no file is present then there is no config; secrun.yml is found too', () => {
@@ -403,10 +403,12 @@ describe('value parsers', () => {
   });
 
   test('when a duration is malformed or too long then the message says what is accepted', () => {
-    for (const text of ['', 'abc', '5 m', '-1s', '1d', '1.s', 's', '10sm', -5, Number.NaN]) {
+    for (const text of ['', 'abc', '5 m', '-1s', '1w', '1us', '1.s', 's', '10sm', -5, Number.NaN]) {
       assert.match(thrown(() => parseDuration(text)).message, /must be a duration like 30s/, String(text));
     }
     assert.match(thrown(() => parseDuration('1000h')).message, /too long/);
+    assert.equal(parseDuration('7d'), 7 * 86_400_000);
+    assert.equal(parseDuration(' 1h30m '), 5_400_000);
   });
 
   test('when booleans are parsed then only true/false/1/0/yes/no are accepted', () => {

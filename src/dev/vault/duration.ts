@@ -1,19 +1,11 @@
-/** Parses Vault durations: integer seconds, or strings like `90`, `60s`, `5m`, `1h30m`, `2d`. */
+import { durationMs } from '../../base/duration.ts';
+
+/** Parses Vault durations into whole seconds: integer seconds, or `90`, `60s`, `5m`, `1h30m`, `2d`. */
 export function parseDuration(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined;
   if (typeof v !== 'string') return undefined;
-  const s = v.trim();
-  if (s === '') return undefined;
-  if (/^\d+$/.test(s)) return Number(s);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
-  let total = 0;
-  let pos = 0;
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  return pos === s.length ? Math.floor(total) : undefined;
+  const ms = durationMs(v);
+  return ms === undefined ? undefined : Math.floor(ms / 1000);
 }
 
 /** Formats whole seconds the way Go's time.Duration prints them (`1h0m0s`, `59m50s`, `5s`). */
