@@ -1,4 +1,5 @@
 import type { VaultCheckInfo } from '../providers/vault/provider.ts';
+import { isTemplatePart, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
 
 /** One row of `secrun check`: never a value. */
@@ -6,6 +7,8 @@ export interface CheckRow {
   variable: string;
   ref: string;
   provider: string;
+  /** True for a placeholder of a template: `ref` is one of the references the variable is built from. */
+  template?: true;
   version?: string | number;
   leaseId?: string;
   leaseTtl?: number;
@@ -22,6 +25,8 @@ export interface CheckData {
   documents: number;
   providers: string[];
   variables: CheckRow[];
+  /** Variables built from templates, with their references in order (never the template text). */
+  templates?: Array<{ variable: string; references: string[] }>;
   /** Vault auth and certificate facts, when a Vault reference was resolved. */
   vault?: VaultCheckInfo;
 }
@@ -29,7 +34,8 @@ export interface CheckData {
 /** Builds the value-free report from a resolution. */
 export function checkReport(resolution: Resolution, now: Date, vault?: VaultCheckInfo): CheckData {
   const variables = resolution.variables.map((v): CheckRow => {
-    const row: CheckRow = { variable: v.variable, ref: v.ref, provider: v.provider };
+    const row: CheckRow = { variable: variableOf(v.variable), ref: v.ref, provider: v.provider };
+    if (isTemplatePart(v.variable)) row.template = true;
     if (v.version !== undefined) row.version = v.version;
     if (v.lease) {
       row.leaseId = v.lease.id;
@@ -42,12 +48,19 @@ export function checkReport(resolution: Resolution, now: Date, vault?: VaultChec
     }
     return row;
   });
+  const templates = new Map<string, string[]>();
+  for (const row of variables) {
+    if (row.template) templates.set(row.variable, [...(templates.get(row.variable) ?? []), row.ref]);
+  }
   return {
     ok: true,
     secrets: variables.length,
     documents: resolution.documents.length,
     providers: [...new Set(resolution.documents.map((d) => d.scheme))],
     variables,
+    ...(templates.size > 0
+      ? { templates: [...templates].map(([variable, references]) => ({ variable, references })) }
+      : {}),
     ...(vault ? { vault } : {}),
   };
 }
@@ -65,7 +78,7 @@ export function formatCheckTable(data: CheckData): string {
   const header = ['VARIABLE', 'REFERENCE', 'PROVIDER', 'VERSION', 'LEASE', 'TTL', 'RENEWABLE', 'AGE'];
   const rows = data.variables.map((r) => [
     r.variable,
-    r.ref,
+    r.template ? `\${${r.ref}}` : r.ref,
     r.provider,
     r.version === undefined ? '-' : String(r.version),
     r.leaseId ?? '-',
@@ -84,5 +97,8 @@ export function formatCheckTable(data: CheckData): string {
   }
   const noun = data.secrets === 1 ? 'secret' : 'secrets';
   const docs = data.documents === 1 ? 'document' : 'documents';
-  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})\n`;
+  const built = data.templates?.length
+    ? `; ${data.templates.map((t) => t.variable).join(', ')} built from templates (their placeholders are shown as \${...})`
+    : '';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})${built}\n`;
 }

@@ -5,8 +5,8 @@ import type { CliIo, CommonCliOptions } from '../cli-options.ts';
 import { loadConfig, resolveSettings, type Settings } from '../config/index.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
 import type { VaultProvider } from '../providers/vault/provider.ts';
-import { type CollectedRefs, collectRefs } from '../refs/index.ts';
-import { leaseIds, type Resolution, resolveAll } from '../resolve/resolve.ts';
+import { type CollectedRefs, collectRefs, templateEntries } from '../refs/index.ts';
+import { leaseIds, type Resolution, type ResolveEntry, resolveAll } from '../resolve/resolve.ts';
 
 /** Everything both `run` and `check` prepare before the first network call. */
 export interface Prepared {
@@ -39,6 +39,14 @@ export function prepare(opts: CommonCliOptions, io: CliIo): Prepared {
     );
   }
   return { settings, logger, collected };
+}
+
+/** What to resolve: every reference, and every placeholder of every template (under its part name). */
+export function resolveEntries(collected: CollectedRefs): ResolveEntry[] {
+  return [
+    ...collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+    ...templateEntries(collected.templates),
+  ];
 }
 
 /** The provider registry for these settings; no provider is created yet. */
@@ -78,7 +86,7 @@ export async function resolveWithDeadline(
   let resolution: Resolution;
   try {
     resolution = await resolveAll(
-      collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+      resolveEntries(collected),
       collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
       registry,
       signal,

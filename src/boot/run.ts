@@ -7,6 +7,7 @@ import type { Settings } from '../config/index.ts';
 import { execReplace, resolveCommand } from '../launch/exec.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { VaultProvider } from '../providers/vault/provider.ts';
+import { renderValues, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
 import { documentFields } from '../resolve/resolve.ts';
 import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
@@ -15,6 +16,7 @@ import {
   fallbackLogger,
   prepare,
   report,
+  resolveEntries,
   resolveWithDeadline,
   revokeLeases,
 } from './prepare.ts';
@@ -54,22 +56,30 @@ export async function runCommand(req: {
     const consumed = registry.loaded().includes('vault')
       ? (await import('../providers/vault/auth/index.ts')).consumedVariables(settings.vault.auth)
       : [];
-    const buildEnv = (values: ReadonlyMap<string, string>): Record<string, string> =>
-      buildChildEnv({
+    // Every value read and every template built, now and after re-reads: the audit stream's
+    // redaction backstop.
+    const known = new Set<string>(resolution.values.values());
+    const { templates } = collected;
+    const buildEnv = (values: ReadonlyMap<string, string>): Record<string, string> => {
+      const rendered = renderValues(values, templates);
+      for (const { variable } of templates) {
+        const built = rendered.get(variable);
+        if (built !== undefined) known.add(built);
+      }
+      return buildChildEnv({
         agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
         inherited: io.env,
-        values,
+        values: rendered,
         refVariables: collected.refVariables,
         pristine: settings.pristine,
         keep: settings.keep,
         drop: settings.drop,
-        configuredNames: [...values.keys()],
+        configuredNames: [...rendered.keys()],
         envRefsScanned: settings.envRefs,
       });
+    };
     const env = buildEnv(resolution.values);
 
-    // Every value read, now and by later re-reads: the audit stream's redaction backstop.
-    const known = new Set<string>(resolution.values.values());
     const audit = createAudit({ target: settings.audit, secrets: () => known });
     if (audit.enabled && registry.loaded().includes('vault')) {
       const login = ((await registry.get('vault')) as VaultProvider).loginSummary;
@@ -113,7 +123,8 @@ export async function runCommand(req: {
       args: req.args,
       cwd: io.cwd,
       resolution,
-      entries: collected.refs.map(({ variable, ref }) => ({ variable, ref })),
+      entries: resolveEntries(collected),
+      templates,
       imports: collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
       buildEnv,
       registry,
@@ -165,7 +176,7 @@ function recordReads(audit: Audit, resolution: Resolution): void {
       ...documentFields(doc),
       options: Object.keys(doc.options).length > 0 ? doc.options : undefined,
       durationMs: Math.round(doc.readMs),
-      variables: doc.variables,
+      variables: [...new Set(doc.variables.map(variableOf))],
     });
   }
 }

@@ -47,6 +47,9 @@ function pointerToPath(pointer: string): KeyPath {
 const FRIENDLY: Record<string, string> = {
   duration: 'must be a duration like 30s, 500ms, 5m or 1h30m (a bare number is seconds)',
   reference: 'must be a reference starting with vault:, awssm: or arn:aws:secretsmanager:',
+  referenceOrTemplate:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows secrun template syntax
+    'must be a reference starting with vault:, awssm: or arn:aws:secretsmanager:, or a template with ${<reference>} placeholders',
   onChange: 'must be restart, exit, ignore or signal:<SIGNAL> (e.g. signal:SIGHUP)',
   envPattern: 'must be a variable name or a prefix ending in * (e.g. VAULT_*)',
 };
@@ -86,7 +89,7 @@ function describeErrors(errors: ErrorObject[]): SchemaProblem[] {
     } else if (e.keyword === 'oneOf') {
       const hint =
         path[0] === 'env'
-          ? 'must be a reference or { ref, on_change }'
+          ? 'must be a reference, a template or { ref, on_change }'
           : 'must be a reference or { ref, prefix }';
       put(path, definition ? (FRIENDLY[definition] ?? 'has the wrong type') : hint, 3);
     } else {

@@ -39,7 +39,7 @@ export function childOutput(masker: Masker | undefined, sinks: OutputSinks | und
  * Builds maskers for sets of values, warning once per variable whose value is too short to be
  * masked.
  */
-export function maskerFactory(log: Logger): (values: ReadonlyMap<string, string>) => Masker {
+export function maskerFactory(log: Logger): (values: Iterable<readonly [string, string]>) => Masker {
   const warned = new Set<string>();
   return (values) => {
     const masker = new Masker([...values].map(([name, value]) => ({ name, value })));

@@ -5,6 +5,7 @@ import { nearMissScheme } from './near-miss.ts';
 import { parseRef } from './parse.ts';
 import { isEnvRef, isRef, NOT_A_REFERENCE, shownValue } from './scheme.ts';
 import type { SecretRef } from './secret-ref.ts';
+import { isTemplate, parseTemplate, TEMPLATE_SHOWN, type Template } from './template.ts';
 
 /** Where a reference came from. */
 export type RefSource = 'env' | 'flag' | 'config';
@@ -34,6 +35,13 @@ export interface CollectedRef {
   source: RefSource;
 }
 
+/** One variable built from a template (`postgresql://${vault:...#username}:...`). */
+export interface CollectedTemplate {
+  variable: string;
+  template: Template;
+  source: RefSource;
+}
+
 /** One import: every field of the document becomes `prefix + FIELD`. */
 export interface CollectedImport {
   ref: SecretRef;
@@ -54,8 +62,10 @@ export interface NearMiss {
 export interface CollectedRefs {
   /** One entry per variable, explicit entries first. */
   refs: CollectedRef[];
+  /** Variables built from templates (each name is in `refs` or `templates`, never both). */
+  templates: CollectedTemplate[];
   imports: CollectedImport[];
-  /** Inherited variables whose value was a reference: their raw value must never reach the child. */
+  /** Inherited variables whose value was a reference or a template: their raw value must never reach the child. */
   refVariables: Set<string>;
   /** Bad entries; always empty unless `deferErrors` (otherwise they are thrown). */
   failures: ResolveFailure[];
@@ -71,6 +81,7 @@ type ExplicitEntries = Map<string, { ref: string; source: 'flag' | 'config' }>;
 /** What collecting variables gathers, filled by each step in turn. */
 interface Found {
   chosen: Map<string, CollectedRef>;
+  templates: Map<string, CollectedTemplate>;
   refVariables: Set<string>;
   nearMisses: NearMiss[];
   failures: ResolveFailure[];
@@ -88,14 +99,27 @@ interface Found {
  *   first; with `deferErrors` they are returned in `failures` instead.
  */
 export function collectRefs(input: CollectInput): CollectedRefs {
-  const found: Found = { chosen: new Map(), refVariables: new Set(), nearMisses: [], failures: [] };
+  const found: Found = {
+    chosen: new Map(),
+    templates: new Map(),
+    refVariables: new Set(),
+    nearMisses: [],
+    failures: [],
+  };
   const explicit = explicitEntries(input.explicit);
   collectExplicit(explicit, found);
   if (input.scanEnv) scanEnv(input.env, explicit, found);
   const imports = collectImports(input.imports, found.failures);
-  const { chosen, refVariables, nearMisses, failures } = found;
+  const { chosen, templates, refVariables, nearMisses, failures } = found;
   if (failures.length > 0 && input.deferErrors !== true) throw new ResolveError(failures);
-  return { refs: [...chosen.values()], imports, refVariables, failures, nearMisses };
+  return {
+    refs: [...chosen.values()],
+    templates: [...templates.values()],
+    imports,
+    refVariables,
+    failures,
+    nearMisses,
+  };
 }
 
 /** One entry per name: a flag beats the config; among flags (or among config entries) the last wins. */
@@ -109,19 +133,24 @@ function explicitEntries(entries: CollectInput['explicit']): ExplicitEntries {
   return explicit;
 }
 
-function collectExplicit(explicit: ExplicitEntries, { chosen, failures }: Found): void {
+function collectExplicit(explicit: ExplicitEntries, found: Found): void {
+  const { chosen, failures } = found;
   for (const [name, entry] of explicit) {
     if (!isValidEnvName(name)) {
       const where = entry.source === 'flag' ? '--env' : 'env:';
       failures.push({
         variable: name,
-        ref: shownValue(entry.ref),
+        ref: isTemplate(entry.ref) ? TEMPLATE_SHOWN : shownValue(entry.ref),
         error: sourceError(
           entry.source,
           `${where} ${JSON.stringify(name)} is not a valid variable name (letters, digits, _; not starting with a digit)`,
           entry.source === 'flag' ? 'usage.badVariable' : 'config.badVariable',
         ),
       });
+      continue;
+    }
+    if (isTemplate(entry.ref)) {
+      addTemplate(name, entry.ref, entry.source, found);
       continue;
     }
     if (!isRef(entry.ref)) {
@@ -139,6 +168,11 @@ function collectExplicit(explicit: ExplicitEntries, { chosen, failures }: Found)
 function scanEnv(env: CollectInput['env'], explicit: ExplicitEntries, out: Found): void {
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
+    if (!isEnvRef(value) && isTemplate(value)) {
+      out.refVariables.add(name);
+      if (!explicit.has(name)) addTemplate(name, value, 'env', out);
+      continue;
+    }
     if (!isEnvRef(value)) {
       const scheme = explicit.has(name) ? undefined : nearMissScheme(value);
       if (scheme) out.nearMisses.push({ variable: name, scheme });
@@ -152,6 +186,13 @@ function scanEnv(env: CollectInput['env'], explicit: ExplicitEntries, out: Found
       out.failures.push({ variable: name, ref: value, error: toSecrunError(err) });
     }
   }
+}
+
+/** Parses a template value; each bad placeholder becomes a failure of the variable. */
+function addTemplate(variable: string, value: string, source: RefSource, out: Found): void {
+  const { template, failures } = parseTemplate(value);
+  for (const f of failures) out.failures.push({ variable, ref: f.shown, error: f.error });
+  if (failures.length === 0) out.templates.set(variable, { variable, template, source });
 }
 
 function collectImports(entries: CollectInput['imports'], failures: ResolveFailure[]): CollectedImport[] {
@@ -206,7 +247,9 @@ function notAReference(source: 'flag' | 'config', value: string): SecrunError {
   return sourceError(
     source,
     `the value is not a reference${hint ? ` (is the scheme a typo of ${hint}?)` : ''}; ` +
-      'it must start with vault:, awssm: or arn:aws:secretsmanager: (the value is not shown, it may be a secret)',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows secrun template syntax
+      'it must start with vault:, awssm: or arn:aws:secretsmanager:, or be a template with ${<reference>} placeholders ' +
+      '(the value is not shown, it may be a secret)',
     'ref.notAReference',
   );
 }

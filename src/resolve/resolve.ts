@@ -14,7 +14,7 @@ import type {
   Provider,
   SecretDocument,
 } from '../providers/provider.ts';
-import { importValues, pickField, type SecretRef } from '../refs/index.ts';
+import { importValues, pickField, type SecretRef, variableOf } from '../refs/index.ts';
 
 /** One variable to fill from one reference. */
 export interface ResolveEntry {
@@ -184,8 +184,13 @@ export async function resolveAll(
   const values = new Map<string, string>();
   const variables: ResolvedVariable[] = [];
   const docVariables = new Map<string, string[]>();
+  // A template's placeholders are entries of their own (`NAME=0`, ...): failures name the variable.
   const fail = (variable: string, ref: SecretRef | string, error: unknown) =>
-    failures.push({ variable, ref: typeof ref === 'string' ? ref : ref.raw, error: toSecrunError(error) });
+    failures.push({
+      variable: variableOf(variable),
+      ref: typeof ref === 'string' ? ref : ref.raw,
+      error: toSecrunError(error),
+    });
   const describe = (variable: string, ref: SecretRef, source: ResolvedVariable['source'], o: ReadOutcome) => {
     const info: ResolvedVariable = {
       variable,
@@ -204,7 +209,7 @@ export async function resolveAll(
 
   const explicit = new Set<string>();
   for (const { variable, ref } of entries) {
-    explicit.add(variable);
+    explicit.add(variableOf(variable));
     const outcome = outcomes.get(ref.documentKey);
     if (!outcome) {
       fail(variable, ref, new InternalError(`no read for ${ref.documentKey}`, 'resolve.noResult'));

@@ -3,6 +3,7 @@ import type { Logger } from '../base/log.ts';
 import type { Settings } from '../config/index.ts';
 import type { OutputSinks } from '../launch/output.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import type { NamedTemplate } from '../refs/index.ts';
 import type { Resolution, ResolveEntry, ResolveImport } from '../resolve/resolve.ts';
 import type { Clock } from './lease-schedule.ts';
 
@@ -19,6 +20,11 @@ export interface SecretRunnerOptions {
   /** Every entry and import of the boot resolution; a re-read resolves those of the changed documents. */
   entries: ResolveEntry[];
   imports: ResolveImport[];
+  /**
+   * Variables built from templates; their placeholders are among `entries` (as part names), so a
+   * re-read of any of their documents rebuilds them. Masking covers each result and each part.
+   */
+  templates?: readonly NamedTemplate[];
   /** Builds the child's environment from all values (the agent's `buildChildEnv` closure). */
   buildEnv: (values: ReadonlyMap<string, string>) => Record<string, string>;
   registry: Pick<ProviderRegistry, 'get' | 'closeAll' | 'loaded'>;

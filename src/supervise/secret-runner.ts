@@ -4,6 +4,7 @@ import type { OnChange } from '../config/index.ts';
 import { childOutput, maskerFactory } from '../launch/output.ts';
 import { type ChildExit, runSupervised, type Supervisor } from '../launch/supervisor.ts';
 import type { Masker } from '../mask/index.ts';
+import { secretPairs } from '../refs/index.ts';
 import type { ResolvedDocument } from '../resolve/resolve.ts';
 import { type ChangePlan, changedVariables, planChange } from './change-plan.ts';
 import { ChangeScheduler, DEFAULT_COALESCE_MS, type PendingChange } from './change-scheduler.ts';
@@ -49,7 +50,7 @@ export class SecretRunner {
   readonly #rereads: Rereader;
   readonly #changes: ChangeScheduler;
   readonly #secrets: SecretState;
-  readonly #newMasker: (values: ReadonlyMap<string, string>) => Masker;
+  readonly #newMasker: (values: Iterable<readonly [string, string]>) => Masker;
   /** The environment of the running child. */
   #childEnv: Record<string, string>;
   #masker: Masker | undefined;
@@ -138,7 +139,7 @@ export class SecretRunner {
     this.#running = true;
     const o = this.#o;
     const log = this.#ctx.log;
-    if (o.settings.mask) this.#masker = this.#newMasker(this.#secrets.values);
+    if (o.settings.mask) this.#masker = this.#maskerFor(this.#secrets.values);
     const unlisten = onTerminatingSignals((sig) => {
       this.#terminating ??= sig;
     });
@@ -261,7 +262,7 @@ export class SecretRunner {
     const env = this.#secrets.env;
     const values = new Map(this.#secrets.values);
     const obsolete = this.#leases.retired();
-    if (this.#o.settings.mask) this.#masker = this.#newMasker(values);
+    if (this.#o.settings.mask) this.#masker = this.#maskerFor(values);
     this.#stopReason = 'restart';
     this.#ctx.log.info(`secrets changed (${plan.variables.join(', ')}); restarting the child`);
     await s.restart(env);
@@ -271,6 +272,11 @@ export class SecretRunner {
     if (this.#noRevoke()) return;
     // The new child runs with the new credentials: the replaced leases are no longer used.
     await this.#leases.revoke(obsolete);
+  }
+
+  /** A masker for every value, each template's result and each of its parts. */
+  #maskerFor(values: ReadonlyMap<string, string>): Masker {
+    return this.#newMasker(secretPairs(values, this.#o.templates ?? []));
   }
 
   #noRevoke(): boolean {

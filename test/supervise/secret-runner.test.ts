@@ -13,7 +13,13 @@ import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import type { ChildExit } from '../../src/launch/supervisor.ts';
 import { createProviderRegistry } from '../../src/providers/registry.ts';
-import { parseRef } from '../../src/refs/index.ts';
+import {
+  type NamedTemplate,
+  parseRef,
+  parseTemplate,
+  renderValues,
+  templateEntries,
+} from '../../src/refs/index.ts';
 import { type ResolveEntry, resolveAll } from '../../src/resolve/resolve.ts';
 import {
   changedVariables,
@@ -45,6 +51,7 @@ const C = {
   watch: canary('watch'),
   retry: canary('retry'),
   stripe: canary('stripe'),
+  tpl: canary('tpl'),
 };
 
 const SEED = `
@@ -150,6 +157,8 @@ async function start(
   t: TestContext,
   o: {
     refs: Record<string, string>;
+    /** Variables built from templates (`postgresql://${vault:...}`). */
+    templates?: Record<string, string>;
     onChange?: OnChange;
     perVariable?: Record<string, OnChange>;
     token?: string;
@@ -184,10 +193,15 @@ async function start(
     vault: { maxRetries: 1, retry: { baseMs: 10, capMs: 50 } },
     ...(o.auth ? { vaultAuth: o.auth } : {}),
   });
-  const entries: ResolveEntry[] = Object.entries(o.refs).map(([variable, ref]) => ({
+  const templates: NamedTemplate[] = Object.entries(o.templates ?? {}).map(([variable, text]) => ({
     variable,
-    ref: parseRef(ref),
+    template: parseTemplate(text).template,
   }));
+  const entries: ResolveEntry[] = [
+    ...Object.entries(o.refs).map(([variable, ref]) => ({ variable, ref: parseRef(ref) })),
+    ...templateEntries(templates),
+  ];
+  const names = [...Object.keys(o.refs), ...Object.keys(o.templates ?? {})];
   const resolution = await resolveAll(entries, [], registry, AbortSignal.timeout(10_000));
   const known = new Set<string>(resolution.values.values());
   const auditLines: string[] = [];
@@ -207,7 +221,7 @@ async function start(
   });
   const settings: Pick<Settings, 'onChange' | 'env' | 'mask' | 'killTimeoutMs' | 'splayMs' | 'revoke'> = {
     onChange: o.onChange ?? { action: 'restart' },
-    env: Object.entries(o.refs).map(([name, ref]) => {
+    env: Object.entries({ ...o.refs, ...o.templates }).map(([name, ref]) => {
       const per = o.perVariable?.[name];
       return { name, ref, source: 'config' as const, ...(per ? { onChange: per } : {}) };
     }),
@@ -219,11 +233,15 @@ async function start(
   const runner = new SecretRunner({
     file: NODE,
     argv0: 'node',
-    args: [FIXTURE, Object.keys(o.refs).join(','), ...(o.childArgs ?? [])],
+    args: [FIXTURE, names.join(','), ...(o.childArgs ?? [])],
     resolution,
     entries,
     imports: [],
-    buildEnv: (values) => ({ PATH: path.dirname(NODE), ...Object.fromEntries(values) }),
+    templates,
+    buildEnv: (values) => ({
+      PATH: path.dirname(NODE),
+      ...Object.fromEntries(renderValues(values, templates)),
+    }),
     registry,
     settings,
     logger,
@@ -478,6 +496,40 @@ describe('SecretRunner against the dev Vault server', () => {
     assert.equal(server.log.filter({ path: '/v1/auth/token/revoke-self' }).length, 0);
     assert.equal(await lookupLease(lease), 200, 'the lease is still valid');
     assert.ok(s.logs.some((l) => l.includes('--no-revoke')));
+  });
+
+  test('when a document used by a template rotates then the template is rebuilt and the dynamic pair is not read again', async (t) => {
+    server.log.clear();
+    const kv = 'vault:secret/rot/tpl#key';
+    await rotate('rot/tpl', { key: C.tpl });
+    const s = await start(t, {
+      refs: { DB_USER: 'vault:database/creds/app2#username' },
+      templates: {
+        DATABASE_URL:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows secrun template syntax
+          'postgresql://${vault:database/creds/app2#username}:${vault:database/creds/app2#password | url}@db:5432/app?k=${vault:secret/rot/tpl#key | base64}',
+      },
+    });
+    const first = s.starts()[0]!.env!;
+    const user = first['DB_USER'] ?? '';
+    assert.match(first['DATABASE_URL'] ?? '', new RegExp(`^postgresql://${user}:[^@]+@db:5432/app\\?k=`));
+    assert.ok(first['DATABASE_URL']?.endsWith(Buffer.from(C.tpl).toString('base64')));
+    const next = canary('tpl2');
+    await rotate('rot/tpl', { key: next });
+    await s.runner.refresh([keyOf(kv)]);
+    s.known.add(next);
+    await waitUntil('the restart', () => s.starts().length >= 2);
+    const second = s.starts()[1]!.env!;
+    assert.ok(second['DATABASE_URL']?.endsWith(Buffer.from(next).toString('base64')));
+    assert.equal(second['DB_USER'], user, 'the dynamic credentials were not read again');
+    assert.ok(second['DATABASE_URL']?.startsWith(`postgresql://${user}:`));
+    assert.equal(server.log.filter({ path: '/v1/database/creds/app2' }).length, 1, 'one read, one lease');
+    assert.deepEqual(
+      events(s, 'rotation.action').map((r) => [r['action'], r['variables']]),
+      [['restart', ['DATABASE_URL']]],
+    );
+    s.stopChild();
+    assert.equal((await s.done).exitCode, 0);
   });
 
   test('when a KV v2 secret rotates and on_change is restart then the child restarts with the new value', async (t) => {
