@@ -51,7 +51,7 @@ describe('secrun run: templates', () => {
       );
       assert.equal(r.code, 0, r.stderr);
       const child = childReport(r.stdout).env;
-      const c = bed.canaries;
+      const c = bed.canaries as Record<'apiKey' | 'stripe' | 'dbPassword', string>;
       const user = child['DB_USER'] ?? '';
       assert.match(user, /\S{8,}/);
       assert.match(
