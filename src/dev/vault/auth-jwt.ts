@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './auth-roles.ts';
-import { badRequest, type Ctx, fail, notFound, permissionDenied, type Reply, str, strList } from './http.ts';
-import { checkTimes, publicKeys, verifyJwt } from './jwt-verify.ts';
+import { badRequest, type Ctx, fail, notFound, type Reply, str, strList } from './http.ts';
+import { checkClaims, goGlob, publicKeys, verifyJwt } from './jwt-verify.ts';
 import type { Mount } from './state.ts';
 
 interface JwtRole {
@@ -9,10 +9,14 @@ interface JwtRole {
   boundAudiences: string[];
   boundSubject: string;
   boundClaims: Record<string, string[]>;
+  /** `string` (exact, the default) or `glob`. */
+  boundClaimsType: string;
   userClaim: string;
   claimMappings: Record<string, string>;
   boundServiceAccountNames: string[];
   boundServiceAccountNamespaces: string[];
+  /** Kubernetes `audience`: when set, the token's aud must contain it. */
+  audience: string;
   token: RoleTokenParams;
 }
 
@@ -55,6 +59,10 @@ export function configureJwt(
       for (const [k, v] of Object.entries(raw['bound_claims']))
         boundClaims[k] = Array.isArray(v) ? v.map(String) : [String(v)];
     }
+    const boundClaimsType = str(raw['bound_claims_type']) ?? 'string';
+    if (boundClaimsType !== 'string' && boundClaimsType !== 'glob') {
+      throw fail([...rAt, 'bound_claims_type'], `invalid 'bound_claims_type': ${boundClaimsType}`);
+    }
     if (k8s && (!raw['bound_service_account_names'] || !raw['bound_service_account_namespaces'])) {
       throw fail(rAt, 'needs bound_service_account_names and bound_service_account_namespaces');
     }
@@ -63,63 +71,74 @@ export function configureJwt(
       boundAudiences: strList(raw['bound_audiences'] ?? []) ?? [],
       boundSubject: str(raw['bound_subject']) ?? '',
       boundClaims,
+      boundClaimsType,
       userClaim: str(raw['user_claim']) ?? 'sub',
       claimMappings: isRecord(raw['claim_mappings']) ? (raw['claim_mappings'] as Record<string, string>) : {},
       boundServiceAccountNames: strList(raw['bound_service_account_names'] ?? []) ?? [],
       boundServiceAccountNamespaces: strList(raw['bound_service_account_namespaces'] ?? []) ?? [],
+      audience: str(raw['audience']) ?? '',
       token: roleTokenParams(raw, rAt, fail),
     });
   }
   m.state = { keys, issuer: str(cfg[k8s ? 'issuer' : 'bound_issuer']) ?? '', roles } satisfies JwtState;
 }
 
-const globMatch = (list: string[], v: string): boolean =>
-  list.some((p) => p === '*' || p === v || (p.endsWith('*') && v.startsWith(p.slice(0, -1))));
+/** A claim by name, or by JSON pointer when the name starts with `/` (plugin claims.go getClaim). */
+function getClaim(claims: Record<string, unknown>, name: string): unknown {
+  if (!name.startsWith('/')) return claims[name];
+  let cur: unknown = claims;
+  for (const raw of name.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    cur = isRecord(cur) ? cur[key] : undefined;
+  }
+  return cur;
+}
 
+/** vault-plugin-auth-jwt claims.go validateBoundClaims: exact unless the role says glob. */
+function boundClaimsError(role: JwtRole, c: Record<string, unknown>): string | undefined {
+  for (const [claim, expected] of Object.entries(role.boundClaims)) {
+    const actual = getClaim(c, claim);
+    if (actual === undefined || actual === null) return `claim "${claim}" is missing`;
+    const values = Array.isArray(actual) ? actual : [actual];
+    const found = expected.some((exp) =>
+      values.some((v) =>
+        role.boundClaimsType === 'glob'
+          ? typeof v === 'string' && goGlob(exp, v)
+          : (typeof v === 'string' || typeof v === 'boolean') && String(v) === exp,
+      ),
+    );
+    if (!found) return `claim "${claim}" does not match any associated bound claim values`;
+  }
+  return undefined;
+}
+
+/** Order and texts of vault-plugin-auth-jwt path_login.go pathLogin with hashicorp/cap's Validate. */
 function jwtLogin(ctx: Ctx, s: JwtState, role: JwtRole, name: string, token: string): Reply {
-  if (role.roleType !== 'jwt') return badRequest('role with oidc role_type is not allowed');
+  if (role.roleType === 'oidc') return badRequest('role with oidc role_type is not allowed');
   const v = verifyJwt(token, s.keys);
   if (!v.ok) return badRequest(`error validating token: error verifying token signature: ${v.reason}`);
   const c = v.jwt.claims;
-  const timeErr = checkTimes(c, ctx.st.now(), 60);
-  if (timeErr) return badRequest(`error validating token: ${timeErr}`);
-  if (s.issuer && c['iss'] !== s.issuer)
-    return badRequest('error validating token: validation failed, invalid issuer claim (iss)');
-  const aud =
-    c['aud'] === undefined ? [] : Array.isArray(c['aud']) ? c['aud'].map(String) : [String(c['aud'])];
-  if (role.boundAudiences.length === 0 && aud.length > 0) {
+  const claimErr = checkClaims(
+    c,
+    { issuer: s.issuer, subject: role.boundSubject, audiences: role.boundAudiences },
+    ctx.st.now(),
+  );
+  if (claimErr) return badRequest(`error validating token: ${claimErr}`);
+  const aud = c['aud'];
+  if (role.boundAudiences.length === 0 && ((Array.isArray(aud) && aud.length > 0) || (typeof aud === 'string' && aud !== ''))) {
     return badRequest('audience claim found in JWT but no audiences bound to the role');
   }
-  if (role.boundAudiences.length > 0 && !aud.some((a) => role.boundAudiences.includes(a))) {
-    return badRequest('error validating claims: aud claim does not match any bound audience');
-  }
-  if (role.boundSubject && c['sub'] !== role.boundSubject) {
-    return badRequest('error validating claims: sub claim does not match bound subject');
-  }
-  for (const [claim, allowed] of Object.entries(role.boundClaims)) {
-    const actual = c[claim];
-    const values = Array.isArray(actual) ? actual.map(String) : actual === undefined ? [] : [String(actual)];
-    if (!values.some((x) => globMatch(allowed, x))) {
-      return badRequest(
-        `error validating claims: claim "${claim}" does not match any associated bound claim values`,
-      );
-    }
-  }
   const user = c[role.userClaim];
-  if (user === undefined)
-    return badRequest(`error validating claims: claim "${role.userClaim}" not found in token`);
+  if (user === undefined || user === null) return badRequest(`claim "${role.userClaim}" not found in token`);
+  if (typeof user !== 'string') return badRequest(`claim "${role.userClaim}" could not be converted to string`);
+  const boundErr = boundClaimsError(role, c);
+  if (boundErr) return badRequest(`error validating claims: ${boundErr}`);
   const meta: Record<string, string> = { role: name };
   for (const [claim, metaKey] of Object.entries(role.claimMappings)) {
-    if (c[claim] !== undefined) meta[metaKey] = String(c[claim]);
+    const value = getClaim(c, claim);
+    if (value !== undefined) meta[metaKey] = String(value);
   }
-  return loginReply(
-    ctx.st,
-    ctx.req.ns,
-    ctx.mount!.path,
-    role.token,
-    meta,
-    `${ctx.mount!.path.slice(5)}-${String(user)}`,
-  );
+  return loginReply(ctx.st, ctx.req.ns, ctx.mount!.path, role.token, meta, `${ctx.mount!.path.slice(5)}-${user}`);
 }
 
 /** Service account identity from a legacy or projected token. */
@@ -139,17 +158,33 @@ function serviceAccount(c: Record<string, unknown>): {
   };
 }
 
+/** The sdk's logical.ErrPermissionDenied from a login: a plain text, not Vault's ACL multierror. */
+const loginDenied = (): Reply => fail(403, 'permission denied');
+
+const listGlob = (patterns: string[], v: string): boolean => patterns.some((p) => goGlob(p, v));
+
+/** Order and texts of vault-plugin-auth-kubernetes path_login.go (parseAndValidateJWT); no TokenReview. */
 function k8sLogin(ctx: Ctx, s: JwtState, role: JwtRole, name: string, token: string): Reply {
   const v = verifyJwt(token, s.keys);
-  if (!v.ok) return permissionDenied();
+  if (!v.ok) return loginDenied();
   const c = v.jwt.claims;
-  if (checkTimes(c, ctx.st.now(), 0)) return permissionDenied();
-  if (s.issuer && c['iss'] !== s.issuer) return permissionDenied();
+  const claimErr = checkClaims(
+    c,
+    {
+      issuer: s.issuer,
+      ...(role.audience ? { audiences: [role.audience] } : {}),
+      clockSkewLeeway: 0,
+      allowMissingTimes: true,
+    },
+    ctx.st.now(),
+  );
+  if (claimErr) return fail(403, claimErr);
   const sa = serviceAccount(c);
-  if (!globMatch(role.boundServiceAccountNamespaces, sa.namespace))
-    return fail(403, 'namespace not authorized');
-  if (!globMatch(role.boundServiceAccountNames, sa.name))
+  const names = role.boundServiceAccountNames;
+  if ((names.length > 1 || names[0] !== '*') && !listGlob(names, sa.name))
     return fail(403, 'service account name not authorized');
+  const namespaces = role.boundServiceAccountNamespaces;
+  if (!(namespaces[0] === '*' || listGlob(namespaces, sa.namespace))) return fail(403, 'namespace not authorized');
   const meta = {
     role: name,
     service_account_name: sa.name,

@@ -71,6 +71,18 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
                 bound_subject: 'someone-else',
               },
               web: { role_type: 'oidc', bound_audiences: ['x'] },
+              exact: {
+                role_type: 'jwt',
+                bound_audiences: ['https://github.com/acme'],
+                bound_claims: { repository: 'acme/*' },
+              },
+              globbed: {
+                role_type: 'jwt',
+                bound_audiences: ['https://github.com/acme'],
+                bound_claims: { repository: 'acme/*' },
+                bound_claims_type: 'glob',
+              },
+              user: { role_type: 'jwt', bound_audiences: ['https://github.com/acme'], user_claim: 'email' },
             },
           },
           kubernetes: {
@@ -137,11 +149,63 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     const badClaim = await jwtLogin('ci', jwt(ghClaims({ repository: 'evil/app' }), rsa.privateKey, 'RS256'));
     assert.match(badClaim.body.errors[0], /^error validating claims: claim "repository"/);
     const badAud = await jwtLogin('ci', jwt(ghClaims({ aud: 'other' }), rsa.privateKey, 'RS256'));
-    assert.match(badAud.body.errors[0], /^error validating claims: /);
+    assert.deepEqual(badAud.body.errors, [
+      'error validating token: invalid audience (aud) claim: audience claim does not match any expected audience',
+    ]);
     const unbound = await jwtLogin('noaud', jwt(ghClaims(), rsa.privateKey, 'RS256'));
     assert.deepEqual(unbound.body.errors, ['audience claim found in JWT but no audiences bound to the role']);
     const subj = await jwtLogin('subj', jwt(ghClaims(), rsa.privateKey, 'RS256'));
-    assert.match(subj.body.errors[0], /sub claim does not match/);
+    assert.deepEqual(subj.body.errors, ['error validating token: invalid subject (sub) claim']);
+  });
+
+  // vault-plugin-auth-jwt claims.go validateBoundClaims / matchFound: globs only with bound_claims_type glob.
+  test('when bound_claims has a * and the role does not say glob then it matches only literally', async () => {
+    const evil = jwt(ghClaims({ repository: 'acme/evil' }), rsa.privateKey, 'RS256');
+    const r = await jwtLogin('exact', evil);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.body.errors, [
+      'error validating claims: claim "repository" does not match any associated bound claim values',
+    ]);
+    const literal = await jwtLogin('exact', jwt(ghClaims({ repository: 'acme/*' }), rsa.privateKey, 'RS256'));
+    assert.equal(literal.status, 200);
+    const globbed = await jwtLogin('globbed', evil);
+    assert.equal(globbed.status, 200);
+    const missing = await jwtLogin('globbed', jwt(ghClaims({ repository: undefined }), rsa.privateKey, 'RS256'));
+    assert.deepEqual(missing.body.errors, ['error validating claims: claim "repository" is missing']);
+  });
+
+  // hashicorp/cap jwt/jwt.go validateAll: one of iat, nbf, exp is required; exp/nbf/iat texts.
+  test('when a JWT has no iat, nbf or exp, or is expired, not yet valid or issued in the future then cap texts', async () => {
+    const texts = async (extra: Record<string, unknown>) =>
+      (await jwtLogin('ci', jwt(ghClaims(extra), rsa.privateKey, 'RS256'))).body.errors;
+    assert.deepEqual(await texts({ iat: undefined, exp: undefined }), [
+      'error validating token: no issued at (iat), not before (nbf), or expiration time (exp) claims in token',
+    ]);
+    assert.deepEqual(await texts({ exp: nowS() - 3600 }), [
+      'error validating token: invalid expiration time (exp) claim: token is expired',
+    ]);
+    assert.deepEqual(await texts({ nbf: nowS() + 3600 }), [
+      'error validating token: invalid not before (nbf) claim: token not yet valid',
+    ]);
+    assert.deepEqual(await texts({ iat: nowS() + 3600, nbf: nowS() - 10, exp: nowS() + 7200 }), [
+      'error validating token: invalid issued at (iat) claim: token issued in the future',
+    ]);
+    assert.deepEqual(await texts({ iss: 'https://evil' }), ['error validating token: invalid issuer (iss) claim']);
+    // Only iat: exp is iat + 150 s (expiration_leeway), then 60 s clock skew.
+    assert.deepEqual(await texts({ exp: undefined, iat: nowS() - 300 }), [
+      'error validating token: invalid expiration time (exp) claim: token is expired',
+    ]);
+    assert.equal((await jwtLogin('ci', jwt(ghClaims({ exp: undefined }), rsa.privateKey, 'RS256'))).status, 200);
+  });
+
+  // vault-plugin-auth-jwt path_login.go createIdentity: the user claim is checked before bound claims, unprefixed.
+  test('when the user claim is missing or not a string then the plugin texts', async () => {
+    assert.deepEqual((await jwtLogin('user', jwt(ghClaims(), rsa.privateKey, 'RS256'))).body.errors, [
+      'claim "email" not found in token',
+    ]);
+    assert.deepEqual((await jwtLogin('user', jwt(ghClaims({ email: 5 }), rsa.privateKey, 'RS256'))).body.errors, [
+      'claim "email" could not be converted to string',
+    ]);
   });
 
   test('when a bound service account logs in to kubernetes then metadata names it', async () => {
@@ -186,9 +250,16 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     const ns = await login('app', jwt(saClaims('kube-system', 'app'), rsa.privateKey, 'RS256'));
     assert.equal(ns.status, 403);
     assert.deepEqual(ns.body.errors, ['namespace not authorized']);
+    // path_login.go parseAndValidateJWT: the name is checked before the namespace.
+    const both = await login('app', jwt(saClaims('kube-system', 'other'), rsa.privateKey, 'RS256'));
+    assert.deepEqual(both.body.errors, ['service account name not authorized']);
+    // A signature failure is logical.ErrPermissionDenied: a plain text, not the ACL's multierror.
     const badSig = await login('app', jwt(saClaims('default', 'app'), ec.privateKey, 'ES256'));
     assert.equal(badSig.status, 403);
-    assert.match(badSig.body.errors[0], /permission denied/);
+    assert.deepEqual(badSig.body, { errors: ['permission denied'] });
+    const expired = await login('app', jwt({ ...saClaims('default', 'app'), exp: nowS() - 3600 }, rsa.privateKey, 'RS256'));
+    assert.equal(expired.status, 403);
+    assert.deepEqual(expired.body.errors, ['invalid expiration time (exp) claim: token is expired']);
     assert.deepEqual((await login(undefined, good)).body.errors, ['missing role']);
     assert.deepEqual((await login('app', undefined)).body.errors, ['missing jwt']);
   });
