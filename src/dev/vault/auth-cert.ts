@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { isRecord, loginReply, type RoleTokenParams, roleTokenParams, type SeedFail } from './auth-roles.ts';
 import { badRequest, type Ctx, notFound, type Reply, str, strList } from './http.ts';
+import { goGlob } from './jwt-verify.ts';
 import type { Mount } from './state.ts';
 
 interface CertRole {
@@ -53,21 +54,27 @@ function trusted(cert: X509Certificate, ca: X509Certificate, nowMs: number): boo
 }
 
 const cnMatch = (allowed: string[], cn: string): boolean =>
-  allowed.length === 0 || allowed.some((p) => p === cn || (p.startsWith('*.') && cn.endsWith(p.slice(1))));
+  allowed.length === 0 || allowed.some((p) => goGlob(p, cn));
 
-/** `auth/<cert mount>/login`: the TLS client certificate against the seeded CA roles. */
+/**
+ * `auth/<cert mount>/login`, in the order of vault's builtin/credential/cert path_login.go
+ * verifyCredentials: a TLS connection, a client certificate, trust by the CAs of the named role
+ * (or of every role), then the role constraints.
+ */
 export function handleCert(ctx: Ctx): Reply {
   const { req, st } = ctx;
   if (ctx.rest !== 'login' || req.method !== 'POST') return notFound();
+  if (!req.tls) return badRequest('tls connection required');
   const cert = req.peerCert;
-  if (!cert) return badRequest(INVALID);
+  if (!cert) return badRequest('client certificate must be supplied');
   const roles = (ctx.mount!.state as { roles: Map<string, CertRole> }).roles;
   const now = st.now();
-  const wanted = str(req.body['name']);
-  const trustedRoles = [...roles.values()].filter((r) => trusted(cert, r.ca, now));
+  const wanted = str(req.body['name']) ?? '';
+  const candidates = [...roles.values()].filter((r) => wanted === '' || r.name === wanted);
+  const trustedRoles = candidates.filter((r) => trusted(cert, r.ca, now));
   if (trustedRoles.length === 0) return badRequest(INVALID);
   const cn = commonName(cert);
-  const role = trustedRoles.find((r) => (!wanted || r.name === wanted) && cnMatch(r.allowedCommonNames, cn));
+  const role = trustedRoles.find((r) => cnMatch(r.allowedCommonNames, cn));
   if (!role) return badRequest(NO_CHAIN);
   const meta = {
     cert_name: role.name,

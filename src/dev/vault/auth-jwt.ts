@@ -125,12 +125,16 @@ function jwtLogin(ctx: Ctx, s: JwtState, role: JwtRole, name: string, token: str
   );
   if (claimErr) return badRequest(`error validating token: ${claimErr}`);
   const aud = c['aud'];
-  if (role.boundAudiences.length === 0 && ((Array.isArray(aud) && aud.length > 0) || (typeof aud === 'string' && aud !== ''))) {
+  if (
+    role.boundAudiences.length === 0 &&
+    ((Array.isArray(aud) && aud.length > 0) || (typeof aud === 'string' && aud !== ''))
+  ) {
     return badRequest('audience claim found in JWT but no audiences bound to the role');
   }
   const user = c[role.userClaim];
   if (user === undefined || user === null) return badRequest(`claim "${role.userClaim}" not found in token`);
-  if (typeof user !== 'string') return badRequest(`claim "${role.userClaim}" could not be converted to string`);
+  if (typeof user !== 'string')
+    return badRequest(`claim "${role.userClaim}" could not be converted to string`);
   const boundErr = boundClaimsError(role, c);
   if (boundErr) return badRequest(`error validating claims: ${boundErr}`);
   const meta: Record<string, string> = { role: name };
@@ -138,7 +142,14 @@ function jwtLogin(ctx: Ctx, s: JwtState, role: JwtRole, name: string, token: str
     const value = getClaim(c, claim);
     if (value !== undefined) meta[metaKey] = String(value);
   }
-  return loginReply(ctx.st, ctx.req.ns, ctx.mount!.path, role.token, meta, `${ctx.mount!.path.slice(5)}-${user}`);
+  return loginReply(
+    ctx.st,
+    ctx.req.ns,
+    ctx.mount!.path,
+    role.token,
+    meta,
+    `${ctx.mount!.path.slice(5)}-${user}`,
+  );
 }
 
 /** Service account identity from a legacy or projected token. */
@@ -184,7 +195,8 @@ function k8sLogin(ctx: Ctx, s: JwtState, role: JwtRole, name: string, token: str
   if ((names.length > 1 || names[0] !== '*') && !listGlob(names, sa.name))
     return fail(403, 'service account name not authorized');
   const namespaces = role.boundServiceAccountNamespaces;
-  if (!(namespaces[0] === '*' || listGlob(namespaces, sa.namespace))) return fail(403, 'namespace not authorized');
+  if (!(namespaces[0] === '*' || listGlob(namespaces, sa.namespace)))
+    return fail(403, 'namespace not authorized');
   const meta = {
     role: name,
     service_account_name: sa.name,

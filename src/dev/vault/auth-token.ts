@@ -1,5 +1,16 @@
 import { capWarning, parseDuration } from './duration.ts';
-import { badRequest, type Ctx, noContent, notFound, ok, param, type Reply, str, strList } from './http.ts';
+import {
+  badRequest,
+  type Ctx,
+  fail,
+  noContent,
+  notFound,
+  ok,
+  param,
+  type Reply,
+  str,
+  strList,
+} from './http.ts';
 import type { Namespace, Token, VaultState } from './state.ts';
 import { authBlock, findToken, issueToken, lookupData, revokeToken } from './tokens.ts';
 
@@ -19,6 +30,7 @@ export function renewToken(st: VaultState, t: Token, increment: unknown): Reply 
     }
   }
   t.expireAt = now + ttl * 1000;
+  t.lastRenewal = now;
   return ok({ auth: authBlock(t, ttl), warnings: warnings.length ? warnings : null, mount_type: 'token' });
 }
 
@@ -78,7 +90,11 @@ export function handleTokenMount(ctx: Ctx): Reply {
     case 'revoke': {
       if (!post && !(rest === 'lookup' && m === 'GET')) return notFound();
       const found = findToken(st, ns, str(param(req, 'token')));
-      if (!found) return rest === 'revoke' ? noContent : badRequest('bad token');
+      // vault/token_store.go: lookup of an unknown token is a permission error, renew a bad request.
+      if (!found) {
+        if (rest === 'revoke') return noContent;
+        return rest === 'lookup' ? fail(403, 'bad token') : badRequest('token not found');
+      }
       if (rest === 'lookup') return ok({ data: lookupData(st, found.token), mount_type: 'token' });
       if (rest === 'renew') return renewToken(st, found.token, param(req, 'increment'));
       revokeToken(st, found.token);

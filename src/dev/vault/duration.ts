@@ -19,12 +19,24 @@ export function goDuration(seconds: number): string {
   return `${s}s`;
 }
 
-/** RFC3339 with nanoseconds, as Go prints times (`2024-01-02T03:04:05.123000000Z`). */
+/** sdk/framework/lease.go humanDuration: Go's text without zero minutes/seconds (`10h`, `1h30s`, `1m`). */
+export function humanDuration(seconds: number): string {
+  let s = goDuration(seconds);
+  if (s.endsWith('m0s')) s = s.slice(0, -2);
+  const idx = s.indexOf('h0m');
+  if (idx > 0) s = s.slice(0, idx + 1) + s.slice(idx + 3);
+  return s;
+}
+
+/** RFC 3339 as Go's RFC3339Nano prints times: fraction without trailing zeros, none when whole. */
 export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_, f: string) => {
+    const trimmed = f.replace(/0+$/, '');
+    return trimmed === '' ? 'Z' : `.${trimmed}Z`;
+  });
 }
 
 /** Vault's CalculateTTL cap warning. */
 export function capWarning(requested: number, remaining: number): string {
-  return `TTL of "${goDuration(requested)}" exceeded the effective max_ttl of "${goDuration(remaining)}"; TTL value is capped accordingly`;
+  return `TTL of "${humanDuration(requested)}" exceeded the effective max_ttl of "${humanDuration(remaining)}"; TTL value is capped accordingly`;
 }

@@ -22,6 +22,8 @@ export interface VaultRequest {
   /** Seconds asked for with X-Vault-Wrap-TTL. */
   wrapTtl: number | undefined;
   peerCert: X509Certificate | undefined;
+  /** The request came over the HTTPS listener. */
+  tls: boolean;
   contentType: string;
 }
 

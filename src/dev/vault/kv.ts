@@ -25,6 +25,8 @@ export interface KvEntry {
   createdAt: number;
   updatedAt: number;
   maxVersions: number;
+  /** 0 until versions are pruned (max_versions), then the oldest version kept. */
+  oldest: number;
   casRequired: boolean;
   customMetadata: Record<string, string> | null;
 }
@@ -69,6 +71,7 @@ export function putVersion(kv: KvState, path: string, data: Record<string, unkno
       createdAt: now,
       updatedAt: now,
       maxVersions: 0,
+      oldest: 0,
       casRequired: false,
       customMetadata: null,
     };
@@ -78,7 +81,11 @@ export function putVersion(kv: KvState, path: string, data: Record<string, unkno
   entry.updatedAt = now;
   entry.versions.set(entry.current, { data, createdAt: now, deletedAt: null, destroyed: false });
   const max = entry.maxVersions || 10;
-  for (const v of [...entry.versions.keys()]) if (v <= entry.current - max) entry.versions.delete(v);
+  for (const v of [...entry.versions.keys()]) {
+    if (v > entry.current - max) continue;
+    entry.versions.delete(v);
+    entry.oldest = entry.current - max + 1;
+  }
   return entry;
 }
 
@@ -212,7 +219,7 @@ function metadata(entry: KvEntry): Record<string, unknown> {
     custom_metadata: entry.customMetadata,
     delete_version_after: '0s',
     max_versions: entry.maxVersions,
-    oldest_version: Math.min(...entry.versions.keys(), entry.current),
+    oldest_version: entry.oldest,
     updated_time: rfc3339(entry.updatedAt),
     versions,
   };
@@ -237,6 +244,7 @@ function handleMetadata(ctx: Ctx, kv: KvState, path: string): Reply {
         createdAt: ctx.st.now(),
         updatedAt: ctx.st.now(),
         maxVersions: 0,
+        oldest: 0,
         casRequired: false,
         customMetadata: null,
       };

@@ -239,6 +239,7 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
       ns,
       wrapTtl,
       peerCert: (req.socket as TLSSocket).getPeerX509Certificate?.() ?? undefined,
+      tls: (req.socket as TLSSocket).encrypted === true,
       contentType,
     };
     let reply: Reply;

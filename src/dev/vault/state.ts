@@ -41,6 +41,8 @@ export interface Token {
   orphan: boolean;
   parent: string | undefined;
   revoked: boolean;
+  /** ms of the last renewal; null until renewed. */
+  lastRenewal: number | null;
 }
 
 export interface Lease {

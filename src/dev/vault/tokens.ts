@@ -60,6 +60,7 @@ export function issueToken(st: VaultState, ns: Namespace, o: IssueOptions): Toke
     orphan: o.orphan ?? false,
     parent: o.parent,
     revoked: false,
+    lastRenewal: null,
   };
   if (token.maxExpireAt !== null && token.expireAt !== null && token.expireAt > token.maxExpireAt) {
     token.expireAt = token.maxExpireAt;
@@ -152,5 +153,9 @@ export function lookupData(st: VaultState, t: Token): Record<string, unknown> {
     data['renewable'] = t.renewable;
   }
   if (t.period > 0) data['period'] = t.period;
+  if (t.lastRenewal !== null) {
+    data['last_renewal'] = rfc3339(t.lastRenewal);
+    data['last_renewal_time'] = Math.floor(t.lastRenewal / 1000);
+  }
   return data;
 }

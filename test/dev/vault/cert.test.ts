@@ -72,19 +72,20 @@ describe('vault dev server: HTTPS listener and cert login', () => {
     const r = await post(s.httpsUrl!, '/v1/auth/cert/login', pki.ca.cert, pki.client, { name: 'web' });
     assert.equal(r.status, 200);
     assert.equal(r.body.auth.metadata.cert_name, 'web');
+    // path_login.go loadTrustedCerts(certName): an unknown name leaves no CA to trust the chain.
     const wrong = await post(s.httpsUrl!, '/v1/auth/cert/login', pki.ca.cert, pki.client, { name: 'nope' });
     assert.equal(wrong.status, 400);
-    assert.deepEqual(wrong.body.errors, [
-      'no chain matching all constraints could be found for this login certificate',
-    ]);
+    assert.deepEqual(wrong.body.errors, ['invalid certificate or no client certificate supplied']);
   });
 
-  test('when no client cert is sent then 400 invalid certificate or no client certificate supplied', async () => {
+  // vault builtin/credential/cert path_login.go verifyCredentials: connection, then certificate.
+  test('when no client cert is sent then "client certificate must be supplied"; over plain HTTP "tls connection required"', async () => {
     const r = await post(s.httpsUrl!, '/v1/auth/cert/login', pki.ca.cert, undefined, {});
     assert.equal(r.status, 400);
-    assert.deepEqual(r.body.errors, ['invalid certificate or no client certificate supplied']);
+    assert.deepEqual(r.body.errors, ['client certificate must be supplied']);
     const plain = await fetch(`${s.url}/v1/auth/cert/login`, { method: 'POST', body: '{}' });
     assert.equal(plain.status, 400);
+    assert.deepEqual(await plain.json(), { errors: ['tls connection required'] });
   });
 
   test('when the client cert is untrusted or expired then 400 invalid certificate', async () => {

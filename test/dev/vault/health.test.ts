@@ -45,6 +45,20 @@ describe('vault dev server: health, mounts, HTTP core (any target)', () => {
     assert.deepEqual(r.body, { errors: [] });
   });
 
+  // hashicorp/vault http/sys_health.go getSysHealth: standbyok via parseutil.ParseBool (weak decode:
+  // empty is false), codes via strconv.Atoi (present but empty is a 400).
+  test('when standbyok is not a boolean then 400, when empty a plain health check; when a code is empty then 400', async () => {
+    const maybe = await t.raw('GET', '/v1/sys/health?standbyok=maybe', { token: null });
+    assert.equal(maybe.status, 400);
+    assert.deepEqual(maybe.body, { errors: [] });
+    const empty = await t.raw('GET', '/v1/sys/health?standbyok=', { token: null });
+    assert.equal(empty.status, 200);
+    const yes = await t.raw('GET', '/v1/sys/health?standbyok=True&perfstandbyok=1', { token: null });
+    assert.equal(yes.status, 200);
+    const emptyCode = await t.raw('GET', '/v1/sys/health?activecode=', { token: null });
+    assert.equal(emptyCode.status, 400);
+  });
+
   test('when sys/health is asked with HEAD then the status comes without a body', async () => {
     const r = await t.raw('HEAD', '/v1/sys/health', { token: null });
     assert.equal(r.status, 200);
@@ -151,6 +165,10 @@ describe('vault dev server: faults, seal, standby, admin (dev only)', { skip: re
     assert.equal(h.status, 429);
     assert.equal(h.body.standby, true);
     assert.equal((await t.raw('GET', '/v1/sys/health?standbyok=true')).status, 200);
+    // http/sys_health.go: an empty standbyok is false, a non-boolean one a 400.
+    assert.equal((await t.raw('GET', '/v1/sys/health?standbyok=')).status, 429);
+    assert.equal((await t.raw('GET', '/v1/sys/health?standbyok=maybe')).status, 400);
+    assert.equal((await t.raw('GET', '/v1/sys/health?standbyok=T')).status, 200);
     dev().setStandby(null);
   });
 

@@ -170,7 +170,10 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     assert.equal(literal.status, 200);
     const globbed = await jwtLogin('globbed', evil);
     assert.equal(globbed.status, 200);
-    const missing = await jwtLogin('globbed', jwt(ghClaims({ repository: undefined }), rsa.privateKey, 'RS256'));
+    const missing = await jwtLogin(
+      'globbed',
+      jwt(ghClaims({ repository: undefined }), rsa.privateKey, 'RS256'),
+    );
     assert.deepEqual(missing.body.errors, ['error validating claims: claim "repository" is missing']);
   });
 
@@ -190,12 +193,17 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     assert.deepEqual(await texts({ iat: nowS() + 3600, nbf: nowS() - 10, exp: nowS() + 7200 }), [
       'error validating token: invalid issued at (iat) claim: token issued in the future',
     ]);
-    assert.deepEqual(await texts({ iss: 'https://evil' }), ['error validating token: invalid issuer (iss) claim']);
+    assert.deepEqual(await texts({ iss: 'https://evil' }), [
+      'error validating token: invalid issuer (iss) claim',
+    ]);
     // Only iat: exp is iat + 150 s (expiration_leeway), then 60 s clock skew.
     assert.deepEqual(await texts({ exp: undefined, iat: nowS() - 300 }), [
       'error validating token: invalid expiration time (exp) claim: token is expired',
     ]);
-    assert.equal((await jwtLogin('ci', jwt(ghClaims({ exp: undefined }), rsa.privateKey, 'RS256'))).status, 200);
+    assert.equal(
+      (await jwtLogin('ci', jwt(ghClaims({ exp: undefined }), rsa.privateKey, 'RS256'))).status,
+      200,
+    );
   });
 
   // vault-plugin-auth-jwt path_login.go createIdentity: the user claim is checked before bound claims, unprefixed.
@@ -203,9 +211,10 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     assert.deepEqual((await jwtLogin('user', jwt(ghClaims(), rsa.privateKey, 'RS256'))).body.errors, [
       'claim "email" not found in token',
     ]);
-    assert.deepEqual((await jwtLogin('user', jwt(ghClaims({ email: 5 }), rsa.privateKey, 'RS256'))).body.errors, [
-      'claim "email" could not be converted to string',
-    ]);
+    assert.deepEqual(
+      (await jwtLogin('user', jwt(ghClaims({ email: 5 }), rsa.privateKey, 'RS256'))).body.errors,
+      ['claim "email" could not be converted to string'],
+    );
   });
 
   test('when a bound service account logs in to kubernetes then metadata names it', async () => {
@@ -257,7 +266,10 @@ describe('vault dev server: JWT and Kubernetes logins', () => {
     const badSig = await login('app', jwt(saClaims('default', 'app'), ec.privateKey, 'ES256'));
     assert.equal(badSig.status, 403);
     assert.deepEqual(badSig.body, { errors: ['permission denied'] });
-    const expired = await login('app', jwt({ ...saClaims('default', 'app'), exp: nowS() - 3600 }, rsa.privateKey, 'RS256'));
+    const expired = await login(
+      'app',
+      jwt({ ...saClaims('default', 'app'), exp: nowS() - 3600 }, rsa.privateKey, 'RS256'),
+    );
     assert.equal(expired.status, 403);
     assert.deepEqual(expired.body.errors, ['invalid expiration time (exp) claim: token is expired']);
     assert.deepEqual((await login(undefined, good)).body.errors, ['missing role']);

@@ -103,6 +103,31 @@ describe('vault dev server: KV v1 and v2', () => {
     assert.equal(res.data.cas_required, false);
   });
 
+  // hashicorp/vault-plugin-secrets-kv path_data.go / path_metadata.go: OldestVersion stays 0 until
+  // max_versions prunes; times are Go RFC3339Nano (fraction without trailing zeros).
+  test('when versions are pruned by max_versions then oldest_version moves from 0 to the oldest kept', async () => {
+    const path = `secret/metadata/${t.prefix}/pruned`;
+    try {
+      await t.client().write(path, { max_versions: 2 });
+      for (const v of ['1', '2']) await t.client().write(`secret/data/${t.prefix}/pruned`, { data: { v } });
+      const kept = await t.client().read(path);
+      assert.equal(kept.data.oldest_version, 0);
+      for (const time of [
+        kept.data.created_time,
+        kept.data.updated_time,
+        kept.data.versions['1'].created_time,
+      ]) {
+        assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/);
+      }
+      await t.client().write(`secret/data/${t.prefix}/pruned`, { data: { v: '3' } });
+      const pruned = await t.client().read(path);
+      assert.equal(pruned.data.oldest_version, 2);
+      assert.deepEqual(Object.keys(pruned.data.versions).sort(), ['2', '3']);
+    } finally {
+      await t.raw('DELETE', `/v1/${path}`);
+    }
+  });
+
   test('when the latest v2 version is soft-deleted then 404 carries the envelope with deletion_time, and undelete restores it', async () => {
     const p = `${t.prefix}/a`;
     const before = await t.client().read(`secret/data/${p}`);

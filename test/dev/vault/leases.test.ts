@@ -49,7 +49,7 @@ describe('vault dev server: database credentials and leases', () => {
     const r = await v.renew({ lease_id: c.lease_id, increment: 3600 });
     assert.equal(r.lease_duration, 60);
     assert.deepEqual(r.warnings, [
-      'TTL of "1h0m0s" exceeded the effective max_ttl of "1m0s"; TTL value is capped accordingly',
+      'TTL of "1h" exceeded the effective max_ttl of "1m"; TTL value is capped accordingly',
     ]);
   });
 

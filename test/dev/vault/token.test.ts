@@ -18,6 +18,45 @@ describe('vault dev server: tokens (any target)', () => {
   });
   after(() => t.close());
 
+  // hashicorp/vault vault/token_store.go handleLookup / handleRenew: unknown tokens.
+  test('when an unknown token is looked up then 403 "bad token"; renewed then 400 "token not found"', async () => {
+    const lookup = await t.raw('POST', '/v1/auth/token/lookup', { body: { token: 'hvs.no-such-token' } });
+    assert.equal(lookup.status, 403);
+    assert.deepEqual(lookup.body, { errors: ['bad token'] });
+    const renew = await t.raw('POST', '/v1/auth/token/renew', { body: { token: 'hvs.no-such-token' } });
+    assert.equal(renew.status, 400);
+    assert.deepEqual(renew.body, { errors: ['token not found'] });
+  });
+
+  // vault/token_store.go handleLookup: last_renewal / last_renewal_time appear once renewed;
+  // times are RFC 3339 as Go marshals them (no trailing zeros in the fraction).
+  test('when a token is renewed then lookup-self has last_renewal and last_renewal_time', async () => {
+    const created = await t.client().tokenCreate({ policies: ['default'], ttl: '10m' });
+    const token = created.auth.client_token as string;
+    const before = await t.client(token).tokenLookupSelf();
+    assert.equal('last_renewal' in before.data, false);
+    assert.equal('last_renewal_time' in before.data, false);
+    await t.client(token).tokenRenewSelf({ increment: '5m' });
+    const after = await t.client(token).tokenLookupSelf();
+    assert.match(after.data.last_renewal, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/);
+    assert.equal(typeof after.data.last_renewal_time, 'number');
+    assert.equal(after.data.last_renewal_time, Math.floor(Date.parse(after.data.last_renewal) / 1000));
+    assert.match(after.data.issue_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/);
+  });
+
+  // sdk/framework/lease.go CalculateTTL + humanDuration: zero minutes/seconds are dropped.
+  test('when a renewal is capped then the warning prints durations without zero units', async () => {
+    const created = await t
+      .client()
+      .tokenCreate({ policies: ['default'], ttl: '1h', explicit_max_ttl: '2h' });
+    const renewed = await t.client(created.auth.client_token).tokenRenewSelf({ increment: '10h' });
+    assert.equal(renewed.warnings.length, 1);
+    assert.match(
+      renewed.warnings[0],
+      /^TTL of "10h" exceeded the effective max_ttl of "(2h|1h59m[\d.]+s)"; TTL value is capped accordingly$/,
+    );
+  });
+
   test('when the root token looks itself up then ttl 0, expire_time null and no renewable key', async () => {
     const res = await t.client().tokenLookupSelf();
     assert.equal(res.data.ttl, 0);
@@ -57,7 +96,7 @@ describe('vault dev server: tokens (any target)', () => {
     assert.ok(res.auth.lease_duration <= 1200 && res.auth.lease_duration > 1100);
     assert.match(
       res.warnings[0],
-      /^TTL of "1h0m0s" exceeded the effective max_ttl of "[0-9hms]+"; TTL value is capped accordingly$/,
+      /^TTL of "1h" exceeded the effective max_ttl of "[0-9hms]+"; TTL value is capped accordingly$/,
     );
   });
 

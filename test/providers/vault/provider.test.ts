@@ -57,6 +57,12 @@ ${vaultMountsYaml({ kv1: 1 }, '24h')}
         kv: { type: kv, version: 2 }
       kv:
         kv/app: { token: ${SECRETS.team} }
+      namespaces:
+        sub:
+          mounts:
+            kv: { type: kv, version: 2 }
+          kv:
+            kv/app: { token: ${SECRETS.team}-sub }
 `;
 
 function docReq(path: string, options: Record<string, string> = {}): DocumentRequest {
@@ -286,6 +292,17 @@ describe('permissions and fallbacks', () => {
     assert.deepEqual(doc.value, { token: SECRETS.team });
     assert.ok(server.log.entries.length >= 2);
     for (const e of server.log.entries) assert.equal(e.namespace, 'team-a');
+  });
+
+  // hashicorp/vault vault/logical_system.go pathInternalUIMountRead: a mount in a child namespace
+  // is answered with data.path prefixed by that namespace's full path ("team-a/sub/kv/").
+  test('when the path names a child of VAULT_NAMESPACE then the KV v2 mount is still detected', async () => {
+    const p = provider({ VAULT_NAMESPACE: 'team-a' });
+    const doc = expectDoc(await readOne(p, docReq('sub/kv/app')));
+    assert.deepEqual(doc.value, { token: `${SECRETS.team}-sub` });
+    const nested = provider();
+    const fromRoot = expectDoc(await readOne(nested, docReq('team-a/sub/kv/app')));
+    assert.deepEqual(fromRoot.value, { token: `${SECRETS.team}-sub` });
   });
 });
 

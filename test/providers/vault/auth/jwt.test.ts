@@ -171,7 +171,11 @@ describe('vault auth: jwt', () => {
   });
 
   for (const [name, jwt, message] of [
-    ['the audience does not match', ciJwt({ aud: 'https://github.com/other' }), /invalid audience \(aud\) claim/],
+    [
+      'the audience does not match',
+      ciJwt({ aud: 'https://github.com/other' }),
+      /invalid audience \(aud\) claim/,
+    ],
     ['the token has expired', ciJwt({ exp: nowSeconds() - 3600 }), /error validating token: .*expired/],
     ['the signature is from another key', ciJwt({}, strangerKey), /error verifying token signature/],
     ['a bound claim does not match', ciJwt({ repository: 'evil/app' }), /claim "repository" does not match/],
