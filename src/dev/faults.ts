@@ -52,7 +52,13 @@ export class Faults {
    * Runs before the handler. Returns the status it answered with (or 0 for a reset), or
    * `undefined` when the request should be handled normally.
    */
-  async before(req: IncomingMessage, res: ServerResponse, errorBody: ErrorBody): Promise<number | undefined> {
+  async before(
+    req: IncomingMessage,
+    res: ServerResponse,
+    errorBody: ErrorBody,
+    /** The HTTP status a service sends for a failure of that kind (default: the same). */
+    wireStatus: (status: number) => number = (status) => status,
+  ): Promise<number | undefined> {
     // Decide at arrival, so a slow request never consumes a fault meant for a later one.
     const reset = this.resets > 0;
     if (reset) this.resets--;
@@ -80,9 +86,10 @@ export class Faults {
         'cache-control': 'no-store',
       };
       if (fail.retryAfter !== undefined) headers['retry-after'] = String(fail.retryAfter);
-      res.writeHead(fail.status, headers);
+      const status = wireStatus(fail.status);
+      res.writeHead(status, headers);
       res.end(fail.body ?? errorBody(fail.status));
-      return fail.status;
+      return status;
     }
     return undefined;
   }

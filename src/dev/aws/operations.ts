@@ -39,11 +39,15 @@ const FILTER_KEYS = [
   'all',
 ];
 
-/** IAM-style AccessDenied for `secretsmanager:<op>` on `resource`. */
+/**
+ * IAM-style AccessDenied for `secretsmanager:<op>` on `resource`. ListSecrets names no resource
+ * (it has no resource-level permission), so its text has no "on resource" part.
+ */
 export function accessDenied(userArn: string, operation: string, resource: string): AwsError {
+  const on = operation === 'ListSecrets' ? '' : ` on resource: ${resource}`;
   return new AwsError(
     'AccessDeniedException',
-    `User: ${userArn} is not authorized to perform: secretsmanager:${operation} on resource: ${resource} because no identity-based policy allows the secretsmanager:${operation} action`,
+    `User: ${userArn} is not authorized to perform: secretsmanager:${operation}${on} because no identity-based policy allows the secretsmanager:${operation} action`,
   );
 }
 

@@ -211,20 +211,25 @@ export async function startSecretsManagerServer(
         status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       });
-    const faulted = await faults.before(req, res, (status) =>
-      new AwsError(
-        status >= 500
-          ? 'InternalServiceError'
-          : status === 429
-            ? 'ThrottlingException'
-            : 'InvalidRequestException',
-        status >= 500
-          ? 'An error occurred on the server side.'
-          : status === 429
-            ? 'Rate exceeded'
-            : 'Injected fault.',
-        status,
-      ).body(),
+    const faulted = await faults.before(
+      req,
+      res,
+      (status) =>
+        new AwsError(
+          status >= 500
+            ? 'InternalServiceError'
+            : status === 429
+              ? 'ThrottlingException'
+              : 'InvalidRequestException',
+          status >= 500
+            ? 'An error occurred on the server side.'
+            : status === 429
+              ? 'Rate exceeded'
+              : 'Injected fault.',
+          status,
+        ).body(),
+      // Secrets Manager sends ThrottlingException with HTTP 400 (API reference: Common Errors).
+      (status) => (status === 429 ? 400 : status),
     );
     if (faulted !== undefined) {
       record(faulted);

@@ -90,7 +90,10 @@ export class SecretStore {
     if (i >= 0) this.secrets.splice(i, 1);
   }
 
-  /** Exact ARN, then exact name, then ARN without the random suffix. */
+  /**
+   * Exact ARN, then exact name, then ARN without the random suffix. An ARN whose name ends in `-`
+   * and six characters is taken as complete (GetSecretValue SecretId docs), never as a partial one.
+   */
   find(secretId: string): StoredSecret | undefined {
     this.purge();
     const byArn = this.secrets.find((s) => s.arn === secretId);
@@ -98,7 +101,7 @@ export class SecretStore {
     const byName = this.secrets.find((s) => s.name === secretId);
     if (byName) return byName;
     const prefix = this.arnPrefix();
-    if (secretId.startsWith(prefix)) {
+    if (secretId.startsWith(prefix) && !/-[A-Za-z0-9]{6}$/.test(secretId)) {
       const partial = this.secrets.filter((s) => s.name === secretId.slice(prefix.length));
       if (partial.length === 1) return partial[0];
     }

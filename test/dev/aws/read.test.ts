@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   BatchGetSecretValueCommand,
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   InvalidRequestException,
@@ -58,6 +59,22 @@ describe('GetSecretValue', () => {
     assert.ok(out.SecretBinary instanceof Uint8Array);
     assert.deepEqual([...out.SecretBinary], [1, 2, 3, 4]);
     assert.equal(out.SecretString, undefined);
+  });
+
+  // GetSecretValue API reference (SecretId) and LocalStack's secretsmanager snapshots: a partial ARN
+  // whose name ends in a hyphen and six characters is treated as a complete ARN.
+  test('when a secret name ends in -XXXXXX then its partial ARN is taken as complete and not found', async (t) => {
+    const server = await startServer(t);
+    const client = clientFor(server);
+    const created = await client.send(new CreateSecretCommand({ Name: 'prod/db-abc123', SecretString: 'v' }));
+    const partial = await rejection(() =>
+      client.send(new GetSecretValueCommand({ SecretId: `${ARN_PREFIX}prod/db-abc123` })),
+    );
+    assert.equal(partial.name, 'ResourceNotFoundException');
+    const byName = await client.send(new GetSecretValueCommand({ SecretId: 'prod/db-abc123' }));
+    assert.equal(byName.SecretString, 'v');
+    const full = await client.send(new GetSecretValueCommand({ SecretId: created.ARN }));
+    assert.equal(full.SecretString, 'v');
   });
 
   test('when read by full ARN or by ARN without the suffix then the same secret is returned', async (t) => {
@@ -308,6 +325,18 @@ describe('BatchGetSecretValue', () => {
     );
     assert.equal(err.name, 'AccessDeniedException');
     assert.match(err.message, /^User: arn:aws:iam::000011112222:user\/app-role is not authorized/);
+  });
+
+  // IAM: ListSecrets has no resource-level permission, so the denial names no resource.
+  test('when ListSecrets is denied then the AccessDenied text has no "on resource" part', async (t) => {
+    const server = await startServer(t);
+    server.deny('ListSecrets');
+    const err = await rejection(() => clientFor(server).send(new ListSecretsCommand({})));
+    assert.equal(err.name, 'AccessDeniedException');
+    assert.equal(
+      err.message,
+      'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: secretsmanager:ListSecrets because no identity-based policy allows the secretsmanager:ListSecrets action',
+    );
   });
 
   test('when GetSecretValue is denied then each secret is an AccessDeniedException entry', async (t) => {

@@ -296,14 +296,16 @@ describe('request log and admin endpoint', () => {
 });
 
 describe('faults through the SDK', () => {
-  test('when failNext 429 with Retry-After is set then the SDK sees ThrottlingException and the header', async (t) => {
+  // AWS Secrets Manager API reference, Common Errors: ThrottlingException "Rate exceeded", HTTP 400.
+  test('when failNext 429 (throttling) is set then the SDK sees ThrottlingException "Rate exceeded" with HTTP 400 and the header', async (t) => {
     const server = await startServer(t);
     server.faults.set({ failNext: { status: 429, retryAfter: 1 } });
     const err = await rejection(() =>
       clientFor(server).send(new GetSecretValueCommand({ SecretId: 'prod/db' })),
     );
     assert.equal(err.name, 'ThrottlingException');
-    assert.equal(err.$metadata.httpStatusCode, 429);
+    assert.equal(err.message, 'Rate exceeded');
+    assert.equal(err.$metadata.httpStatusCode, 400);
     assert.equal(err.$response?.headers['retry-after'], '1');
     assert.match(err.$response?.headers['x-amzn-requestid'] ?? '', /^[0-9a-f-]{36}$/);
   });
