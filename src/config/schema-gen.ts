@@ -19,6 +19,12 @@ const DEFINITIONS: SchemaNode = {
       'A secret reference: vault:<path>[?version=N][#field], awssm:<name-or-arn>[?version-stage=..|version-id=..][#field] or a Secrets Manager ARN.',
     pattern: '^(vault:|awssm:|arn:aws(-cn|-us-gov)?:secretsmanager:)',
   },
+  referenceOrTemplate: {
+    type: 'string',
+    description: `A secret reference, or a template: text with \${<reference>} placeholders (filters: \${ref | url}, \${ref | base64}, \${ref | json}; $\${ is a literal \${).`,
+    pattern:
+      '^(vault:|awssm:|arn:aws(-cn|-us-gov)?:secretsmanager:)|\\$\\{\\s*(vault:|awssm:|arn:aws(-cn|-us-gov)?:secretsmanager:)',
+  },
   onChange: {
     type: 'string',
     description:
@@ -36,17 +42,17 @@ const DEFINITIONS: SchemaNode = {
 const ENTRIES: SchemaNode = {
   env: {
     type: 'object',
-    description: 'Variables of the child, each from a reference.',
+    description: 'Variables of the child, each from a reference or a template.',
     propertyNames: { pattern: NAME_PATTERN },
     additionalProperties: {
       oneOf: [
-        { $ref: '#/definitions/reference' },
+        { $ref: '#/definitions/referenceOrTemplate' },
         {
           type: 'object',
           additionalProperties: false,
           required: ['ref'],
           properties: {
-            ref: { $ref: '#/definitions/reference' },
+            ref: { $ref: '#/definitions/referenceOrTemplate' },
             on_change: { $ref: '#/definitions/onChange' },
           },
         },
