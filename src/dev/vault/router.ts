@@ -14,6 +14,7 @@ import {
 } from './http.ts';
 import { handleKv } from './kv.ts';
 import { handleLeases } from './leases.ts';
+import { handlePki, isPkiPublic } from './pki.ts';
 import { allowed, buildAcl } from './policy.ts';
 import { descendNamespace, findMount, type Mount, type VaultState } from './state.ts';
 import { handleAuths, handleHealth, handleMountEdit, handleMounts, handleUiMounts } from './sys.ts';
@@ -30,11 +31,13 @@ const MOUNT_HANDLERS: Record<string, Handler> = {
   jwt: handleJwt,
   kubernetes: handleJwt,
   cert: handleCert,
+  pki: handlePki,
 };
 
 /** Login endpoints need no token. */
 const isLogin = (m: Mount, rest: string): boolean =>
-  m.path.startsWith('auth/') && (rest === 'login' || rest.startsWith('login/'));
+  (m.path.startsWith('auth/') && (rest === 'login' || rest.startsWith('login/'))) ||
+  (m.type === 'pki' && isPkiPublic(rest));
 
 const noRoute = (path: string): Reply => fail(404, `no handler for route "${path}". route entry not found.`);
 

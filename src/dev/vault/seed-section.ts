@@ -8,6 +8,7 @@ import type { DbRole } from './database.ts';
 import { parseDuration } from './duration.ts';
 import { strList } from './http.ts';
 import { kvState, putVersion } from './kv.ts';
+import { configurePki } from './pki.ts';
 import { isCapability } from './policy.ts';
 import { findMount, type Namespace, newMount, newNamespace, newTokenId, type VaultState } from './state.ts';
 import { issueToken } from './tokens.ts';
@@ -31,7 +32,7 @@ function mapAt(v: unknown, at: Path, fail: SeedFail): Record<string, unknown> {
   return v;
 }
 
-function loadMounts(ns: Namespace, raw: unknown, at: Path, fail: SeedFail): void {
+function loadMounts(st: VaultState, ns: Namespace, raw: unknown, at: Path, fail: SeedFail): void {
   for (const [name, cfgRaw] of Object.entries(mapAt(raw, at, fail))) {
     const mAt = [...at, name];
     const cfg = mapAt(cfgRaw, mAt, fail);
@@ -56,8 +57,15 @@ function loadMounts(ns: Namespace, raw: unknown, at: Path, fail: SeedFail): void
       }
       mount.state.roles = roles;
       ns.mounts.set(path, mount);
+    } else if (type === 'pki') {
+      const mount = newMount(path, 'pki', null);
+      configurePki(mount, cfg, mAt, fail, st.now());
+      ns.mounts.set(path, mount);
     } else {
-      throw fail([...mAt, 'type'], `unknown mount type ${JSON.stringify(type)}; expected kv or database`);
+      throw fail(
+        [...mAt, 'type'],
+        `unknown mount type ${JSON.stringify(type)}; expected kv, database or pki`,
+      );
     }
   }
 }
@@ -148,7 +156,7 @@ function loadNamespace(
     if (!NS_KEYS.has(key) && !(key === 'root_token' && ns.parent === undefined))
       throw fail([...at, key], 'unknown key');
   }
-  loadMounts(ns, cfg['mounts'], [...at, 'mounts'], fail);
+  loadMounts(st, ns, cfg['mounts'], [...at, 'mounts'], fail);
   loadAuth(ns, cfg['auth'], [...at, 'auth'], fail);
   loadPolicies(ns, cfg['policies'], [...at, 'policies'], fail);
   loadKv(st, ns, cfg['kv'], [...at, 'kv'], fail);

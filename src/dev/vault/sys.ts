@@ -177,7 +177,7 @@ export function handleAuths(ctx: Ctx): Reply {
   return { status: 200, body: { ...data, ...envelope({ data, mount_type: 'system' }) } };
 }
 
-/** `sys/mounts/<path>`: enable (POST, kv only) or disable (DELETE) a secrets engine, so tests can set up a real Vault and this one alike. */
+/** `sys/mounts/<path>`: enable (POST, kv or pki) or disable (DELETE) a secrets engine, so tests can set up a real Vault and this one alike. */
 export function handleMountEdit(ctx: Ctx): Reply {
   const path = ctx.rest.replace(/^\/+|\/+$/g, '');
   const { req } = ctx;
@@ -187,6 +187,11 @@ export function handleMountEdit(ctx: Ctx): Reply {
   }
   if (req.method !== 'POST') return fail(405);
   if (req.ns.mounts.has(path)) return badRequest(`path is already in use at ${path}/`);
+  if (req.body['type'] === 'pki') {
+    // Like Vault: no CA until root/generate/internal.
+    req.ns.mounts.set(path, newMount(path, 'pki', null));
+    return noContent;
+  }
   if (req.body['type'] !== 'kv')
     return badRequest(`plugin not found in the catalog: ${String(req.body['type'])}`);
   const options = (req.body['options'] ?? {}) as Record<string, unknown>;
