@@ -1,4 +1,4 @@
-import type { VaultCheckInfo } from '../providers/vault/provider.ts';
+import type { ProviderCheck } from '../providers/provider.ts';
 import { isTemplatePart, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
 
@@ -27,12 +27,12 @@ export interface CheckData {
   variables: CheckRow[];
   /** Variables built from templates, with their references in order (never the template text). */
   templates?: Array<{ variable: string; references: string[] }>;
-  /** Vault auth and certificate facts, when a Vault reference was resolved. */
-  vault?: VaultCheckInfo;
+  /** Each provider's connection, auth and certificate facts under its key (`vault`). */
+  [provider: string]: unknown;
 }
 
 /** Builds the value-free report from a resolution. */
-export function checkReport(resolution: Resolution, now: Date, vault?: VaultCheckInfo): CheckData {
+export function checkReport(resolution: Resolution, now: Date, checks: ProviderCheck[] = []): CheckData {
   const variables = resolution.variables.map((v): CheckRow => {
     const row: CheckRow = { variable: variableOf(v.variable), ref: v.ref, provider: v.provider };
     if (isTemplatePart(v.variable)) row.template = true;
@@ -61,7 +61,7 @@ export function checkReport(resolution: Resolution, now: Date, vault?: VaultChec
     ...(templates.size > 0
       ? { templates: [...templates].map(([variable, references]) => ({ variable, references })) }
       : {}),
-    ...(vault ? { vault } : {}),
+    ...Object.fromEntries(checks.map((c) => [c.key, c.facts])),
   };
 }
 

@@ -1,6 +1,6 @@
 import { ExitCode, ResolveError, toSecrunError } from '../base/errors.ts';
 import type { CheckCliOptions, CliIo } from '../cli-options.ts';
-import type { VaultCheckInfo } from '../providers/vault/provider.ts';
+import type { ProviderCheck } from '../providers/provider.ts';
 import { leaseIds, type Resolution } from '../resolve/resolve.ts';
 import {
   createRegistry,
@@ -21,15 +21,13 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
     logger = prepared.logger;
     const registry = createRegistry(prepared.settings, io, logger);
     let resolution: Resolution;
-    let vault: VaultCheckInfo | undefined;
+    const checks: ProviderCheck[] = [];
     try {
       resolution = await resolveWithDeadline(prepared, registry, logger, io);
-      if (registry.loaded().includes('vault')) {
-        const { vaultCheckInfo } = await import('../providers/vault/provider.ts');
-        vault = await vaultCheckInfo(
-          await registry.get('vault'),
-          AbortSignal.timeout(prepared.settings.timeoutMs),
-        );
+      const signal = AbortSignal.timeout(prepared.settings.timeoutMs);
+      for (const provider of await registry.providers()) {
+        const facts = await provider.checkFacts?.(signal);
+        if (facts) checks.push(facts);
       }
       // check launches nothing: the dynamic credentials it minted are handed back at once.
       await revokeLeases(registry, leaseIds(resolution.documents), logger);
@@ -43,9 +41,8 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
       await registry.closeAll();
     }
     const { formatCheckTable, checkReport } = await import('./check-report.ts');
-    const data = checkReport(resolution, new Date(), vault);
-    let text = formatCheckTable(data);
-    if (vault) text += `\n${(await import('../providers/vault/provider.ts')).formatVaultCheck(vault)}`;
+    const data = checkReport(resolution, new Date(), checks);
+    const text = [formatCheckTable(data), ...checks.map((c) => c.text)].join('\n');
     io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : text);
     return ExitCode.ok;
   } catch (err) {

@@ -4,7 +4,6 @@ import { createLogger, type Logger } from '../base/log.ts';
 import type { CliIo, CommonCliOptions } from '../cli-options.ts';
 import { loadConfig, resolveSettings, type Settings } from '../config/index.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
-import type { VaultProvider } from '../providers/vault/provider.ts';
 import { type CollectedRefs, collectRefs, templateEntries } from '../refs/index.ts';
 import { leaseIds, type Resolution, type ResolveEntry, resolveAll } from '../resolve/resolve.ts';
 
@@ -111,8 +110,9 @@ export async function resolveWithDeadline(
 
 /** Revokes leases nothing will use (failed boot, `secrun check`); failures are logged only. */
 export async function revokeLeases(registry: ProviderRegistry, ids: string[], logger: Logger): Promise<void> {
-  if (ids.length === 0 || !registry.loaded().includes('vault')) return;
-  const provider = (await registry.get('vault')) as VaultProvider;
+  if (ids.length === 0) return;
+  const provider = await registry.session();
+  if (!provider) return;
   await Promise.all(
     ids.map((id) =>
       provider.revokeLease(id, AbortSignal.timeout(10_000)).then(

@@ -6,7 +6,6 @@ import type { CliIo, RunCliOptions } from '../cli-options.ts';
 import type { Settings } from '../config/index.ts';
 import { execReplace, resolveCommand } from '../launch/exec.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
-import type { VaultProvider } from '../providers/vault/provider.ts';
 import { renderValues, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
 import { documentFields } from '../resolve/resolve.ts';
@@ -53,9 +52,9 @@ export async function runCommand(req: {
       throw err;
     }
 
-    const consumed = registry.loaded().includes('vault')
-      ? (await import('../providers/vault/auth/index.ts')).consumedVariables(settings.vault.auth)
-      : [];
+    const providers = await registry.providers();
+    const consumed = providers.flatMap((p) => p.consumedVariables?.() ?? []);
+    const session = await registry.session();
     // Every value read and every template built, now and after re-reads: the audit stream's
     // redaction backstop.
     const known = new Set<string>(resolution.values.values());
@@ -81,10 +80,8 @@ export async function runCommand(req: {
     const env = buildEnv(resolution.values);
 
     const audit = createAudit({ target: settings.audit, secrets: () => known });
-    if (audit.enabled && registry.loaded().includes('vault')) {
-      const login = ((await registry.get('vault')) as VaultProvider).loginSummary;
-      if (login) audit.record('auth.login', { provider: 'vault', ...login });
-    }
+    const login = session?.loginSummary;
+    if (session && login) audit.record('auth.login', { provider: session.scheme, ...login });
     recordReads(audit, resolution);
     const leased = resolution.documents.filter((d) => d.lease);
     const needsParent = leased.length > 0 || settings.watchMs !== undefined || settings.mask;
@@ -105,11 +102,12 @@ export async function runCommand(req: {
         logger.warn('exec mode: --watch has no effect (nothing stays to watch)');
       // Revoking the login token would revoke the leases the child is about to use.
       await registry.closeAll({ keepToken: leased.length > 0 });
-      const login = registry.loaded().includes('vault')
-        ? ((await registry.get('vault')) as VaultProvider).loginSummary
-        : undefined;
-      if (login?.owned && leased.length === 0) {
-        audit.record('auth.revoke', { provider: 'vault', method: login.method, accessor: login.accessor });
+      if (session && login?.owned && leased.length === 0) {
+        audit.record('auth.revoke', {
+          provider: session.scheme,
+          method: login.method,
+          accessor: login.accessor,
+        });
       }
       audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
       execReplace(file, req.args, env, req.command);

@@ -70,4 +70,91 @@ export interface Provider {
    * would revoke the leases the child is using).
    */
   close(opts?: CloseOptions): Promise<void>;
+  /**
+   * Variables of the agent's environment this provider consumed as its own credentials (an
+   * AppRole secret id variable, a JWT variable); they are removed from the child's environment.
+   */
+  consumedVariables?(): string[];
+  /** What `secrun check` shows of the connection and identity in use. Never a secret. */
+  checkFacts?(signal: AbortSignal): Promise<ProviderCheck>;
+}
+
+/** A provider's part of `secrun check`. */
+export interface ProviderCheck {
+  /** Its key in `check --json` (`vault`). */
+  key: string;
+  /** JSON facts: address, token TTL and policies, certificate expiry... */
+  facts: object;
+  /** The same for people, a few lines. */
+  text: string;
+}
+
+/** Result of renewing a lease or the agent's token. */
+export interface Renewal {
+  /** New duration in seconds. */
+  duration: number;
+  renewable: boolean;
+  /** Server warnings (e.g. TTL capped by max_ttl): schedule a fresh fetch instead of a renewal. */
+  warnings: string[];
+}
+
+/** The agent's own token, reduced to what the supervisor needs. */
+export interface TokenInfo {
+  /** Seconds left; 0 with `expireTime` null means it never expires (root). */
+  ttl: number;
+  renewable: boolean;
+  expireTime: string | null;
+  policies: string[];
+  /** Token type (`service` / `batch`). */
+  type?: string;
+}
+
+/** A login, as the audit stream records it: never the token. */
+export interface LoginSummary {
+  method: string;
+  mount?: string;
+  accessor?: string;
+  policies?: string[];
+  ttl?: number;
+  renewable?: boolean;
+  /** True when the agent logged in (and so revokes the token). */
+  owned: boolean;
+}
+
+/** A new login's details (never the token). */
+export interface ReloginInfo {
+  method: string;
+  accessor?: string;
+  policies?: string[];
+  /** TTL of the new token in seconds. */
+  leaseDuration?: number;
+  renewable?: boolean;
+}
+
+/**
+ * A provider with a session of its own: a login token and leases (Vault). Boot and supervise use
+ * it through this interface only, never by the provider's name.
+ */
+export interface SessionProvider extends Provider {
+  /** The auth method in use, once authenticated. */
+  readonly authMethod: string | undefined;
+  /** What the login returned (no token), once authenticated; for the audit stream. */
+  readonly loginSummary: LoginSummary | undefined;
+  renewLease(id: string, incrementSeconds: number, signal?: AbortSignal): Promise<Renewal & { id: string }>;
+  revokeLease(id: string, signal?: AbortSignal): Promise<void>;
+  lookupSelf(signal?: AbortSignal): Promise<TokenInfo>;
+  renewSelf(incrementSeconds?: number, signal?: AbortSignal): Promise<Renewal>;
+  revokeSelf(signal?: AbortSignal): Promise<void>;
+  /**
+   * Logs in again with the configured method, when the token cannot be renewed any more.
+   * Resolves with the new login's details, or undefined when there is nothing to log in with.
+   * On failure the old token stays in use.
+   */
+  relogin(signal?: AbortSignal): Promise<ReloginInfo | undefined>;
+}
+
+/** True when `p` has a login and leases of its own. */
+export function hasSession(p: Provider): p is SessionProvider {
+  const s = p as Partial<SessionProvider>;
+  return typeof s.renewLease === 'function' && typeof s.revokeLease === 'function';
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../base/log.ts';
 import { collectStrings } from '../base/redact.ts';
 import type { VaultAuthSettings } from '../config/index.ts';
 import type { SecretsManagerProviderOptions } from './aws/provider.ts';
-import type { CloseOptions, Provider } from './provider.ts';
+import { type CloseOptions, hasSession, type Provider, type SessionProvider } from './provider.ts';
 import type { VaultProviderOptions } from './vault/provider.ts';
 
 /** A registered reference scheme. */
@@ -40,6 +40,10 @@ export interface ProviderRegistry {
   closeAll(opts?: CloseOptions): Promise<void>;
   /** Schemes whose provider is created or being created, in first-use order. */
   loaded(): Scheme[];
+  /** The providers created so far (one whose creation failed is left out). */
+  providers(): Promise<Provider[]>;
+  /** The first provider created so far that has a login and leases of its own. */
+  session(): Promise<SessionProvider | undefined>;
   /** Every value, token and credential known so far (for redacting server text). */
   readonly knownSecrets: Set<string>;
 }
@@ -56,16 +60,14 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
     vault: async () => {
       const { createVaultProvider } = await import('./vault/provider.ts');
       const homeDir = opts.homeDir ?? homedir();
-      const auth = opts.vaultAuth
-        ? (await import('./vault/auth/index.ts')).createVaultAuth(opts.vaultAuth, {
-            env: opts.env,
-            homeDir,
-            logger: opts.logger,
-          })
-        : undefined;
+      const authModule = opts.vaultAuth ? await import('./vault/auth/index.ts') : undefined;
+      const auth =
+        opts.vaultAuth &&
+        authModule?.createVaultAuth(opts.vaultAuth, { env: opts.env, homeDir, logger: opts.logger });
       return createVaultProvider({
         ...opts.vault,
         ...(auth ? { auth } : {}),
+        consumedVariables: opts.vaultAuth ? authModule?.consumedVariables(opts.vaultAuth) : [],
         env: opts.env,
         logger: opts.logger,
         homeDir,
@@ -110,6 +112,13 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
       );
     },
     loaded: () => [...created.keys()],
+    async providers() {
+      const settled = await Promise.allSettled(created.values());
+      return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    },
+    async session() {
+      return (await this.providers()).find(hasSession);
+    },
     knownSecrets,
   };
 }

@@ -5,9 +5,8 @@
 import type { Audit } from '../base/audit.ts';
 import { isPermanent } from '../base/error-fields.ts';
 import type { Logger } from '../base/log.ts';
-import type { Provider } from '../providers/provider.ts';
+import { hasSession, type SessionProvider } from '../providers/provider.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
-import type { VaultProvider } from '../providers/vault/provider.ts';
 import { type Clock, LeaseKeeper, type LeaseKeeperOptions, type Renewal } from './lease-schedule.ts';
 
 /** Per-request deadline of renewals, re-reads and re-logins after boot (ms). */
@@ -23,10 +22,6 @@ export interface RunContextOptions {
   clock: Clock;
   random: () => number;
   requestTimeoutMs: number | undefined;
-}
-
-function isVault(p: Provider): p is VaultProvider {
-  return p.scheme === 'vault' && typeof (p as Partial<VaultProvider>).renewLease === 'function';
 }
 
 /** Renewal fields of a `lease.renew` / `auth.renew` audit record. */
@@ -74,11 +69,13 @@ export class RunContext {
     return AbortSignal.timeout(this.#requestTimeoutMs ?? REVOKE_TIMEOUT_MS);
   }
 
-  /** The Vault provider, when this run loaded one. */
-  async vault(): Promise<VaultProvider | undefined> {
-    if (!this.registry.loaded().includes('vault')) return undefined;
-    const p = await this.registry.get('vault');
-    return isVault(p) ? p : undefined;
+  /** The provider with a login and leases of its own (Vault), when this run loaded one. */
+  async session(): Promise<SessionProvider | undefined> {
+    for (const scheme of this.registry.loaded()) {
+      const p = await this.registry.get(scheme);
+      if (hasSession(p)) return p;
+    }
+    return undefined;
   }
 
   /** Runs `fn` after `ms` unless the run has ended by then. */

@@ -52,10 +52,10 @@ export class LeaseTracker {
       durationSec: lease.duration,
       renewable: lease.renewable,
       renew: async (increment, signal) => {
-        const vault = await this.#ctx.vault();
-        if (!vault)
-          throw new UnavailableError('no Vault provider to renew the lease with', 'lease.noProvider');
-        return vault.renewLease(lease.id, increment, signal);
+        const session = await this.#ctx.session();
+        if (!session)
+          throw new UnavailableError('no provider with leases to renew the lease with', 'lease.noProvider');
+        return session.renewLease(lease.id, increment, signal);
       },
       onRenewed: (r, { askedSec, capped }) => {
         audit.record('lease.renew', {
@@ -137,9 +137,9 @@ export class LeaseTracker {
     lease.keeper?.stop();
     const { audit, log } = this.#ctx;
     try {
-      const vault = await this.#ctx.vault();
-      if (!vault) return;
-      await vault.revokeLease(lease.id, this.#ctx.revokeSignal());
+      const session = await this.#ctx.session();
+      if (!session) return;
+      await session.revokeLease(lease.id, this.#ctx.revokeSignal());
       audit.record('lease.revoke', { ok: true, leaseId: lease.id, path: lease.path });
       log.debug('lease revoked', { leaseId: lease.id, path: lease.path });
     } catch (err) {

@@ -8,7 +8,7 @@ import type { LeaseTracker } from './leases.ts';
 export async function revokeAtExit(ctx: RunContext, leases: LeaseTracker, keep: boolean): Promise<void> {
   const registry = ctx.registry;
   if (keep) {
-    if (leases.size > 0 || registry.loaded().includes('vault')) {
+    if (leases.size > 0 || (await ctx.session().catch(() => undefined))) {
       ctx.log.info('--no-revoke: leases and the Vault token are left valid');
     }
     await registry.closeAll({ keepToken: true });
@@ -17,7 +17,7 @@ export async function revokeAtExit(ctx: RunContext, leases: LeaseTracker, keep: 
   await leases.revoke();
   let method: string | undefined;
   try {
-    method = (await ctx.vault())?.authMethod;
+    method = (await ctx.session())?.authMethod;
   } catch {
     method = undefined;
   }

@@ -85,7 +85,7 @@ export class SecretRunner {
     // Leases die with the token that created them: after a new login, read those documents again.
     this.#token = new TokenKeeper(ctx, () => {
       const leased = this.documents()
-        .filter((d) => d.scheme === 'vault' && d.lease)
+        .filter((d) => d.lease)
         .map((d) => d.key);
       if (leased.length > 0) void this.refresh(leased, 'relogin');
     });

@@ -4,7 +4,7 @@
  * leases die with the token that created them.
  */
 import { errorFields } from '../base/error-fields.ts';
-import type { VaultProvider } from '../providers/vault/provider.ts';
+import type { SessionProvider } from '../providers/provider.ts';
 import { type RunContext, renewalFields } from './context.ts';
 import { type LeaseKeeper, retryDelayMs } from './lease-schedule.ts';
 
@@ -26,29 +26,29 @@ export class TokenKeeper {
   async start(): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const vault = await ctx.vault();
-      if (!vault || ctx.finished) return;
-      const info = await vault.lookupSelf(ctx.requestSignal());
+      const session = await ctx.session();
+      if (!session || ctx.finished) return;
+      const info = await session.lookupSelf(ctx.requestSignal());
       if (ctx.finished) return;
       if (info.ttl === 0 && info.expireTime === null) {
         ctx.log.debug('the Vault token does not expire; it is not renewed');
         return;
       }
-      this.#keep(vault, info.ttl, info.renewable);
+      this.#keep(session, info.ttl, info.renewable);
     } catch (err) {
       if (ctx.finished) return;
       ctx.log.warn('could not look up the Vault token; it is not renewed', errorFields(err));
     }
   }
 
-  #keep(vault: VaultProvider, ttl: number, renewable: boolean): void {
+  #keep(session: SessionProvider, ttl: number, renewable: boolean): void {
     this.#keeper?.stop();
     if (this.#ctx.finished || ttl <= 0) return;
     const { audit, log } = this.#ctx;
     const keeper = this.#ctx.keeper({
       durationSec: ttl,
       renewable,
-      renew: (increment, signal) => vault.renewSelf(increment, signal),
+      renew: (increment, signal) => session.renewSelf(increment, signal),
       onRenewed: (r, { askedSec, capped }) => {
         audit.record('auth.renew', { ok: true, ...renewalFields(r, askedSec, capped) });
         log.debug('Vault token renewed', { ttl: r.duration, capped });
@@ -64,27 +64,27 @@ export class TokenKeeper {
           },
         );
       },
-      replace: (reason) => void this.#relogin(vault, reason, 1),
+      replace: (reason) => void this.#relogin(session, reason, 1),
     });
     this.#keeper = keeper;
     keeper.start();
   }
 
-  async #relogin(vault: VaultProvider, reason: string, attempt: number): Promise<void> {
+  async #relogin(session: SessionProvider, reason: string, attempt: number): Promise<void> {
     const ctx = this.#ctx;
     if (ctx.finished) return;
     const expires = this.#keeper ? new Date(this.#keeper.expiresAt).toISOString() : 'soon';
-    let info: Awaited<ReturnType<VaultProvider['relogin']>>;
+    let info: Awaited<ReturnType<SessionProvider['relogin']>>;
     try {
-      if (typeof vault.relogin !== 'function') info = undefined;
-      else info = await vault.relogin(ctx.requestSignal());
+      if (typeof session.relogin !== 'function') info = undefined;
+      else info = await session.relogin(ctx.requestSignal());
     } catch (err) {
       if (ctx.finished) return;
       const f = errorFields(err);
       const delay = retryDelayMs(attempt, 60, ctx.random);
       ctx.audit.record('auth.relogin', { ok: false, attempt, code: f.code });
       ctx.log.warn('could not log in to Vault again; retrying', { ...f, inMs: delay });
-      ctx.later(delay, () => void this.#relogin(vault, reason, attempt + 1));
+      ctx.later(delay, () => void this.#relogin(session, reason, attempt + 1));
       return;
     }
     if (ctx.finished) return;
@@ -110,7 +110,7 @@ export class TokenKeeper {
       `logged in to Vault again (${info.method}): the previous token could not be renewed (${reason})`,
     );
     if (info.leaseDuration && info.leaseDuration > 0)
-      this.#keep(vault, info.leaseDuration, info.renewable ?? false);
+      this.#keep(session, info.leaseDuration, info.renewable ?? false);
     else void this.start();
     this.#onRelogin();
   }

@@ -1,5 +1,5 @@
 import { InternalError } from '../../base/errors.ts';
-import { buildCheckInfo } from './check.ts';
+import { buildCheckInfo, formatVaultCheck } from './check.ts';
 import { VaultClient } from './client.ts';
 import { createDocumentReader } from './documents.ts';
 import { readVaultSettings } from './env-settings.ts';
@@ -95,6 +95,13 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
     lookupSelf: session.lookupSelf,
     renewSelf: session.renewSelf,
     revokeSelf: session.revokeSelf,
+
+    consumedVariables: () => [...(opts.consumedVariables ?? [])],
+
+    async checkFacts(signal) {
+      const info = await this.checkInfo(signal);
+      return { key: 'vault', facts: info, text: formatVaultCheck(info) };
+    },
 
     async checkInfo(signal, now = new Date()) {
       const s = signal ?? AbortSignal.timeout(settings.timeoutMs);

@@ -1,25 +1,12 @@
+import type { Renewal, TokenInfo } from '../provider.ts';
 import type { VaultClient } from './client.ts';
 import { mapVaultError } from './error-map.ts';
 
 /** `auth/token/lookup-self`, reduced to what the supervisor needs. */
-export interface VaultTokenInfo {
-  /** Seconds left; 0 with `expireTime` null means it never expires (root). */
-  ttl: number;
-  renewable: boolean;
-  expireTime: string | null;
-  policies: string[];
-  /** Token type (`service` / `batch`). */
-  type?: string;
-}
+export type VaultTokenInfo = TokenInfo;
 
 /** Result of a renewal. */
-export interface VaultRenewal {
-  /** New duration in seconds. */
-  duration: number;
-  renewable: boolean;
-  /** Server warnings (e.g. TTL capped by max_ttl): schedule a fresh fetch instead of a renewal. */
-  warnings: string[];
-}
+export type VaultRenewal = Renewal;
 
 /** Lease and token operations the supervisor uses, over the same transport and token. */
 export interface VaultSession {

@@ -1,29 +1,14 @@
 import type { Logger } from '../../base/log.ts';
+import type { LoginSummary, ReloginInfo } from '../provider.ts';
 import type { VaultClient } from './client.ts';
 import { mapVaultError } from './error-map.ts';
 import type { VaultAuth, VaultAuthResult } from './token-auth.ts';
 
 /** A login, as the audit stream records it: never the token. */
-export interface VaultLoginSummary {
-  method: string;
-  mount?: string;
-  accessor?: string;
-  policies?: string[];
-  ttl?: number;
-  renewable?: boolean;
-  /** True when the agent logged in (and so revokes the token). */
-  owned: boolean;
-}
+export type VaultLoginSummary = LoginSummary;
 
 /** What {@link VaultProvider.relogin} returns: the new login's details, never the token. */
-export interface VaultReloginInfo {
-  method: string;
-  accessor?: string;
-  policies?: string[];
-  /** TTL of the new token in seconds. */
-  leaseDuration?: number;
-  renewable?: boolean;
-}
+export type VaultReloginInfo = ReloginInfo;
 
 /** A login result with the optional details login methods add (see `VaultLoginResult`). */
 export type VaultLoginDetails = VaultAuthResult & {
