@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ChildOutput, collectOutput } from '../helpers/child-output.ts';
 import { type Bed, BIN, FIXTURES, NODE, ROOT, runSecrun, startBed } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/poll.ts';
 
 let bed: Bed;
 const tmpDirs: string[] = [];
@@ -132,20 +133,6 @@ function startSecrun(args: string[], env: Record<string, string>, cwd = ROOT): S
 }
 
 /** Polls `probe` until it returns a value or the deadline passes. */
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Waits for print-signals.mjs's "ready <pid>" line; fails early if the process ended. */
 function waitReady(s: Started): Promise<number> {
   return waitFor('the child to be ready', () => {

@@ -3,6 +3,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { collectOutput } from '../helpers/child-output.ts';
 import { type Bed, BIN, FIXTURES, findCanaries, NODE, startBed } from '../helpers/cli.ts';
+import { until } from '../helpers/poll.ts';
 
 let bed: Bed;
 const running = new Set<ChildProcessWithoutNullStreams>();
@@ -35,15 +36,16 @@ function start(args: string[], env: Record<string, string>): Running {
   return { child, ...out, exited };
 }
 
-async function until(what: string, check: () => boolean, r: Running, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
+/** Waits until `check` is true; on timeout the secrun process is killed and its output shown. */
+function untilRunning(what: string, check: () => boolean, r: Running, timeoutMs?: number): Promise<void> {
+  return until(
+    () => {
       r.child.kill('SIGKILL');
-      assert.fail(`timed out waiting for ${what}\nstdout: ${r.stdout()}\nstderr: ${r.stderr()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+      return `${what}\nstdout: ${r.stdout()}\nstderr: ${r.stderr()}`;
+    },
+    check,
+    timeoutMs,
+  );
 }
 
 const starts = (out: string) =>
@@ -71,10 +73,10 @@ describe('secrun run: long-running services', () => {
         ROT: 'vault:secret/app/rotating#key',
       },
     );
-    await until('the first start', () => starts(r.stdout()).length === 1, r);
+    await untilRunning('the first start', () => starts(r.stdout()).length === 1, r);
     assert.equal(starts(r.stdout())[0]?.env['ROT'], 'first-value');
     await writeKv('app/rotating', { key: 'second-value' });
-    await until('the restart', () => starts(r.stdout()).length === 2, r);
+    await untilRunning('the restart', () => starts(r.stdout()).length === 2, r);
     const [first, second] = starts(r.stdout());
     assert.equal(second?.env['ROT'], 'second-value');
     assert.notEqual(first?.pid, second?.pid);

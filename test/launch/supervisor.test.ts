@@ -17,20 +17,12 @@ import {
   type SupervisorOptions,
 } from '../../src/launch/supervisor.ts';
 import { collectOutput } from '../helpers/child-output.ts';
+import { until } from '../helpers/poll.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const node = process.execPath;
 const fixture = (name: string): string => path.join(fixtures, name);
 const childEnv = { PATH: path.dirname(node), SECRUN_CHILD: 'yes' };
-
-/** Polls until `check` returns true, failing after a generous deadline. */
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A transform that records the child's output and passes nothing on (keeps the test output clean). */
 function recorder(): { stream: () => Transform; text: () => string } {
@@ -132,7 +124,7 @@ async function startReady(
   extra: { prefix?: string[] } = {},
 ): Promise<Harness> {
   const h = startHarness(t, { file: node, args: [fixture(name), ...args], env: childEnv, ...opts }, extra);
-  await waitUntil('the child to be ready', () => h.stdout().includes('ready '));
+  await until('the child to be ready', () => h.stdout().includes('ready '));
   return h;
 }
 
@@ -180,7 +172,7 @@ describe('runSupervised (in a separate supervising process)', () => {
     const order = forwardedSignals.filter((s) => s !== 'SIGTERM');
     for (const sig of order) {
       h.child.kill(sig);
-      await waitUntil(`the child to print ${sig}`, () => lines(h.stdout()).includes(sig));
+      await until(`the child to print ${sig}`, () => lines(h.stdout()).includes(sig));
     }
     await signalAndExpectExit(h, 'SIGTERM', 143);
     assert.deepEqual(received(h), [...order, 'SIGTERM']);
@@ -189,7 +181,7 @@ describe('runSupervised (in a separate supervising process)', () => {
   test('when stdin is a TTY then SIGINT, SIGQUIT and SIGWINCH are not forwarded a second time', async (t) => {
     const h = await startReady(t, ['print-signals.mjs', 'SIGTERM', 'reraise'], { isTty: true });
     for (const sig of ['SIGINT', 'SIGQUIT', 'SIGWINCH', 'SIGUSR2'] as const) h.child.kill(sig);
-    await waitUntil('the child to print SIGUSR2', () => lines(h.stdout()).includes('SIGUSR2'));
+    await until('the child to print SIGUSR2', () => lines(h.stdout()).includes('SIGUSR2'));
     await signalAndExpectExit(h, 'SIGTERM', 143, 'the supervisor survived INT/QUIT and reported TERM');
     assert.deepEqual(received(h), ['SIGUSR2', 'SIGTERM']);
   });
@@ -218,7 +210,7 @@ describe('runSupervised (in a separate supervising process)', () => {
     assert.equal(closed.code, 1, 'an uncaught error exits 1');
     const pid = Number(/^CHILD (\d+)$/m.exec(h.stderr())?.[1]);
     assert.ok(pid > 0, h.stderr());
-    await waitUntil('the orphaned child to be gone', () => !isAlive(pid));
+    await until('the orphaned child to be gone', () => !isAlive(pid));
   });
 
   describe('kill timeout after the supervisor is told to stop', () => {
@@ -294,7 +286,7 @@ describe('runSupervised (in a separate supervising process)', () => {
         killTimeoutMs: 30_000,
       });
       h.child.kill('SIGTERM');
-      await waitUntil('the child to print SIGTERM', () => received(h).includes('SIGTERM'));
+      await until('the child to print SIGTERM', () => received(h).includes('SIGTERM'));
       await signalAndExpectExit(h, 'SIGINT', 130);
       assert.deepEqual(received(h), ['SIGTERM', 'SIGINT']);
       assert.equal(harnessResult(h.stderr()).forced, false);
@@ -394,10 +386,10 @@ describe('forwardSignals', () => {
     try {
       for (const sig of forwardedSignals) {
         process.kill(process.pid, sig);
-        await waitUntil(`${sig} to be forwarded`, () => got.includes(sig));
+        await until(`${sig} to be forwarded`, () => got.includes(sig));
       }
       process.kill(process.pid, 'SIGUSR2');
-      await waitUntil('the last SIGUSR2', () => got.length === forwardedSignals.length + 1);
+      await until('the last SIGUSR2', () => got.length === forwardedSignals.length + 1);
       assert.deepEqual(got, [...forwardedSignals, 'SIGUSR2']);
     } finally {
       dispose();
@@ -412,7 +404,7 @@ describe('forwardSignals', () => {
       process.kill(process.pid, 'SIGQUIT');
       process.kill(process.pid, 'SIGWINCH');
       process.kill(process.pid, 'SIGHUP');
-      await waitUntil('SIGHUP to be forwarded', () => got.includes('SIGHUP'));
+      await until('SIGHUP to be forwarded', () => got.includes('SIGHUP'));
       assert.deepEqual(got, ['SIGHUP']);
     } finally {
       dispose();
@@ -434,7 +426,7 @@ describe('forwardSignals', () => {
         ['SIGTERM', 'terminate SIGTERM'],
       ] as const) {
         process.kill(process.pid, sig);
-        await waitUntil(`${sig} to be handled`, () => seen.includes(last));
+        await until(`${sig} to be handled`, () => seen.includes(last));
       }
       assert.deepEqual(seen, [
         'terminate SIGINT',
@@ -514,7 +506,7 @@ describe('Supervisor', () => {
     sup.on('exit', (e) => exits.push(e));
     sup.start();
     t.after(() => sup.signal('SIGKILL'));
-    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    await until('the child to be ready', () => out.text().includes('ready '));
     const exit = await sup.stop();
     assert.deepEqual(exit, { code: null, signal: 'SIGKILL', exitCode: 137, stopped: true, forced: true });
     assert.deepEqual(exits, [exit]);
@@ -529,7 +521,7 @@ describe('Supervisor', () => {
       killTimeoutMs: 30_000,
     });
     sup.start();
-    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    await until('the child to be ready', () => out.text().includes('ready '));
     const exit = await sup.stop();
     assert.deepEqual(exit, { code: 0, signal: null, exitCode: 0, stopped: true, forced: false });
     assert.deepEqual(
@@ -549,11 +541,11 @@ describe('Supervisor', () => {
     sup.start();
     t.after(() => sup.signal('SIGKILL'));
     const waited = sup.wait();
-    await waitUntil('the first child to print', () => printed().length === 1);
+    await until('the first child to print', () => printed().length === 1);
     const previous = await sup.restart(envB);
     assert.equal(previous.stopped, true);
     assert.equal(previous.exitCode, 143);
-    await waitUntil('the second child to print', () => printed().length === 2);
+    await until('the second child to print', () => printed().length === 2);
     const [first, second] = printed() as [{ pid: number; env: object }, { pid: number; env: object }];
     assert.deepEqual(first.env, envA);
     assert.deepEqual(second.env, envB);
@@ -575,9 +567,9 @@ describe('Supervisor', () => {
     sup.start();
     t.after(() => sup.signal('SIGKILL'));
     const waited = sup.wait();
-    await waitUntil('the child to be ready', () => out.text().includes('ready '));
+    await until('the child to be ready', () => out.text().includes('ready '));
     const restarting = sup.restart({ ...childEnv, GENERATION: 'b' });
-    await waitUntil('the restart to send the stop signal', () => lines(out.text()).includes('SIGTERM'));
+    await until('the restart to send the stop signal', () => lines(out.text()).includes('SIGTERM'));
     sup.shutDown();
     const previous = await restarting;
     assert.deepEqual(previous, { code: null, signal: 'SIGKILL', exitCode: 137, stopped: true, forced: true });

@@ -10,6 +10,7 @@ import {
   type MaskSecret,
   maskPatterns,
 } from '../../src/mask/index.ts';
+import { until } from '../helpers/poll.ts';
 
 const HOLD: MaskOptions = { flushMs: Number.POSITIVE_INFINITY };
 
@@ -42,14 +43,6 @@ function splitEvery(data: Buffer, sizes: number[]): Buffer[] {
     at += size;
   }
   return chunks;
-}
-
-async function pollUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -335,7 +328,7 @@ test('when no more data arrives then a held prefix is written out within the flu
   stream.on('data', (chunk: Buffer) => seen.push(chunk));
   const text = () => Buffer.concat(seen).toString();
   stream.write('prompt> abcd');
-  await pollUntil(() => text() === 'prompt> abcd', 'the held prefix');
+  await until('the held prefix', () => text() === 'prompt> abcd');
   stream.write('ef-secret\n');
   stream.end();
   await new Promise((resolve) => stream.on('end', resolve));

@@ -27,6 +27,7 @@ import {
   planChange,
   SecretRunner,
 } from '../../src/supervise/secret-runner.ts';
+import { until } from '../helpers/poll.ts';
 import { rawRequest } from '../helpers/vault-target.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/print-env-on-start.mjs', import.meta.url));
@@ -143,14 +144,6 @@ interface Started {
   known: Set<string>;
   /** Sends SIGTERM to the current child (the fixture then exits 0). */
   stopChild: () => void;
-}
-
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function start(
@@ -294,7 +287,7 @@ async function start(
     for (const v of known) allValues.add(v);
     allLogs.push(...logs);
   });
-  await waitUntil('the child to start', () => s.starts().length >= 1);
+  await until('the child to start', () => s.starts().length >= 1);
   return s;
 }
 
@@ -345,7 +338,7 @@ describe('SecretRunner against the dev Vault server', () => {
   test('when a renewable lease is read then it is renewed at about 2/3 of its TTL', async (t) => {
     server.log.clear();
     const s = await start(t, { refs: { DB_USER: 'vault:database/creds/renew3#username' } });
-    await waitUntil('a lease renewal', () => events(s, 'lease.renew').length >= 1);
+    await until('a lease renewal', () => events(s, 'lease.renew').length >= 1);
     const read = server.log.filter({ path: '/v1/database/creds/renew3' })[0]!;
     const renew = server.log.filter({ path: '/v1/sys/leases/renew' })[0]!;
     const after = (logTime(renew) - logTime(read)) / 1000;
@@ -369,7 +362,7 @@ describe('SecretRunner against the dev Vault server', () => {
       },
     });
     const firstLease = s.runner.documents()[0]!.lease!.id;
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     const [one, two] = s.starts();
     assert.notEqual(one!.env!['DB_USER'], two!.env!['DB_USER'], 'new credentials');
     assert.notEqual(one!.env!['DB_PASS'], two!.env!['DB_PASS']);
@@ -386,7 +379,7 @@ describe('SecretRunner against the dev Vault server', () => {
     assert.ok(Date.parse(secondStart['time'] as string) < expiry, 'restarted before the old lease ended');
     assert.equal(events(s, 'child.stop')[0]!['reason'], 'restart');
 
-    await waitUntil('the old lease revoked', () =>
+    await until('the old lease revoked', () =>
       events(s, 'lease.revoke').some((r) => r['leaseId'] === firstLease),
     );
     assert.equal(await lookupLease(firstLease), 400, 'the old lease is gone');
@@ -410,7 +403,7 @@ describe('SecretRunner against the dev Vault server', () => {
     allValues.add(token);
     server.log.clear();
     const s = await start(t, { refs: { KEY: 'vault:secret/app/kv#key' }, token });
-    await waitUntil('a token renewal', () => events(s, 'auth.renew').length >= 1);
+    await until('a token renewal', () => events(s, 'auth.renew').length >= 1);
     const renew = server.log.filter({ path: '/v1/auth/token/renew-self' })[0]!;
     const after = (logTime(renew) - s.startedAt) / 1000;
     assert.ok(
@@ -431,7 +424,7 @@ describe('SecretRunner against the dev Vault server', () => {
       auth: { method: 'approle', roleId: 'short-role-id', secretIdEnv: 'APPROLE_SECRET_ID' },
     });
     // The audit record comes after the client got the answer; the server logs the request before.
-    await waitUntil('a second login', () => events(s, 'auth.relogin').some((r) => r['ok'] === true));
+    await until('a second login', () => events(s, 'auth.relogin').some((r) => r['ok'] === true));
     assert.equal(server.log.filter({ path: '/v1/auth/approle/login' }).length, 2);
     assert.ok(
       server.log.filter({ path: '/v1/auth/token/renew-self' }).length >= 1,
@@ -440,7 +433,7 @@ describe('SecretRunner against the dev Vault server', () => {
     const relogin = events(s, 'auth.relogin').find((r) => r['ok'] === true)!;
     assert.equal(relogin['method'], 'approle');
     assert.equal(typeof relogin['accessor'], 'string');
-    await waitUntil('the restart under the new token', () => s.starts().length >= 2);
+    await until('the restart under the new token', () => s.starts().length >= 2);
     const trail = (): string =>
       server.log.entries.map((e) => `${e.time.slice(17, 23)} ${e.method} ${e.path} ${e.status}`).join('\n');
     assert.equal(server.log.filter({ path: '/v1/database/creds/app' }).length, 2, trail());
@@ -539,7 +532,7 @@ describe('SecretRunner against the dev Vault server', () => {
     await rotate('rot/restart', { key: next });
     await s.runner.refresh([keyOf(ref)]);
     s.known.add(next);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     assert.equal(s.starts()[0]!.env!['KEY'], C.restart);
     assert.equal(s.starts()[1]!.env!['KEY'], next);
     assert.deepEqual(
@@ -556,7 +549,7 @@ describe('SecretRunner against the dev Vault server', () => {
     const s = await start(t, { refs: { KEY: ref }, onChange: { action: 'signal', signal: 'SIGHUP' } });
     await rotate('rot/signal', { key: canary('signal2') });
     await s.runner.refresh([keyOf(ref)]);
-    await waitUntil('SIGHUP', () => s.events().some((e) => e.event === 'signal' && e.signal === 'SIGHUP'));
+    await until('SIGHUP', () => s.events().some((e) => e.event === 'signal' && e.signal === 'SIGHUP'));
     assert.equal(s.starts().length, 1);
     assert.equal(s.runner.childEnv['KEY'], C.signal, 'the running child keeps what it started with');
     assert.ok(s.logs.some((l) => l.includes('take effect at its next start')));
@@ -587,7 +580,7 @@ describe('SecretRunner against the dev Vault server', () => {
     const s = await start(t, { refs: { KEY: ref }, onChange: { action: 'ignore' } });
     await rotate('rot/ignore', { key: canary('ignore2') });
     await s.runner.refresh([keyOf(ref)]);
-    await waitUntil('the ignore notice', () => s.logs.some((l) => l.includes('on_change ignore')));
+    await until('the ignore notice', () => s.logs.some((l) => l.includes('on_change ignore')));
     assert.equal(s.starts().length, 1);
     assert.equal(s.events().filter((e) => e.event !== 'start').length, 0);
     assert.equal(events(s, 'rotation.action')[0]!['action'], 'ignore');
@@ -615,7 +608,7 @@ describe('SecretRunner against the dev Vault server', () => {
     });
     await rotate('rot/pair', { a: canary('a2'), b: canary('b2') });
     await s.runner.refresh([keyOf('vault:secret/rot/pair#a')]);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     assert.equal(s.events().filter((e) => e.event === 'signal').length, 0, 'restart wins over signal');
     assert.deepEqual(events(s, 'rotation.action')[0]!['variables'], ['A', 'B']);
     s.stopChild();
@@ -632,7 +625,7 @@ describe('SecretRunner against the dev Vault server', () => {
     await rotate('rot/coalesce', { key: v3 });
     await s.runner.refresh([keyOf(ref)]);
     s.known.add(v2).add(v3);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     assert.equal(s.starts()[1]!.env!['KEY'], v3);
     assert.equal(events(s, 'rotation.detected').length, 2);
     assert.equal(events(s, 'rotation.action').length, 1);
@@ -647,7 +640,7 @@ describe('SecretRunner against the dev Vault server', () => {
     await rotate('rot/splay', { key: canary('splay2') });
     const asked = Date.now();
     await s.runner.refresh([keyOf(ref)]);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     const restarted = Date.parse(events(s, 'child.stop')[0]!['time'] as string);
     assert.ok(restarted - asked >= 700, `acted ${restarted - asked} ms after the change`);
     s.stopChild();
@@ -670,7 +663,7 @@ describe('SecretRunner against the dev Vault server', () => {
       new PutSecretValueCommand({ SecretId: 'prod/stripe', SecretString: JSON.stringify({ api_key: next }) }),
     );
     await s.runner.refresh([keyOf(ref)]);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     assert.equal(s.starts()[0]!.env!['STRIPE'], C.stripe);
     assert.equal(s.starts()[1]!.env!['STRIPE'], next);
     const reread = events(s, 'secret.reread')[0]!;
@@ -698,7 +691,7 @@ describe('SecretRunner against the dev Vault server', () => {
     s.known.add(next);
     await rotate('rot/watch', { key: next });
     report([keyOf(ref)]);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     assert.equal(s.starts()[1]!.env!['KEY'], next);
     assert.equal(events(s, 'rotation.detected')[0]!['reason'], 'watch');
     server.log.clear();
@@ -721,7 +714,7 @@ describe('SecretRunner against the dev Vault server', () => {
     assert.equal(failed['ok'], false);
     assert.equal(failed['code'], 'vault.unavailable');
     assert.equal(s.starts().length, 1);
-    await waitUntil('the restart after the retry', () => s.starts().length >= 2);
+    await until('the restart after the retry', () => s.starts().length >= 2);
     assert.equal(s.starts()[1]!.env!['KEY'], next);
     assert.ok(s.logs.some((l) => l.includes('could not read secrets again; retrying')));
     s.stopChild();
@@ -734,7 +727,7 @@ describe('SecretRunner against the dev Vault server', () => {
     const next = canary('mask2');
     await rotate('rot/mask', { key: next, short: 'ab' });
     await s.runner.refresh([keyOf(ref)]);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     s.stopChild();
     await s.done;
     const out = s.out();

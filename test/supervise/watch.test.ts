@@ -16,6 +16,7 @@ import type { DocumentRequest, Provider } from '../../src/providers/provider.ts'
 import { documentKeyOf } from '../../src/refs/index.ts';
 import { createWatcher, type WatcherOptions, type WatchTimers } from '../../src/supervise/watch.ts';
 import { awsEnvFor, clientFor } from '../dev/aws/helpers.ts';
+import { until } from '../helpers/poll.ts';
 import { probeVaultSuite } from '../helpers/probe-providers.ts';
 
 function doc(scheme: DocumentRequest['scheme'], path: string, options: Record<string, string> = {}) {
@@ -110,14 +111,6 @@ function registryOf(...providers: Provider[]): WatcherOptions['registry'] {
   };
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Checks `cond` repeatedly for `ms`; fails as soon as it is false (for "nothing more happens"). */
 async function staysFor(cond: () => boolean, what: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -182,7 +175,7 @@ describe('watcher with stub providers', () => {
     assert.equal(stub.calls.length, 0, 'every document has a baseline: no poll at start');
     assert.deepEqual(t.delays(), [1000]);
     assert.ok(t.fire(1000));
-    await until(() => calls.length === 1, 'the first poll reported');
+    await until('the first poll reported', () => calls.length === 1);
     assert.deepEqual(calls, [[A.key]]);
     await w.stop();
   });
@@ -206,11 +199,11 @@ describe('watcher with stub providers', () => {
       logger,
     });
     w.start();
-    await until(() => t.delays().includes(1000), 'the baseline poll ran and the next one is scheduled');
+    await until('the baseline poll ran and the next one is scheduled', () => t.delays().includes(1000));
     assert.equal(stub.calls.length, 2, 'a baseline poll ran at start');
     assert.deepEqual(calls, []);
     t.fire(1000);
-    await until(() => calls.length === 1, 'the second poll reported');
+    await until('the second poll reported', () => calls.length === 1);
     assert.deepEqual(calls, [[B.key]]);
     assert.deepEqual(await w.checkNow(), [B.key]);
     assert.equal(lines.filter((l) => l.includes('cannot tell this document version')).length, 1);
@@ -318,7 +311,7 @@ describe('watcher with stub providers', () => {
     const release = stub.hold();
     const first = w.checkNow();
     const second = w.checkNow();
-    await until(() => stub.calls.length === 4, 'both documents of the first poll are being probed');
+    await until('both documents of the first poll are being probed', () => stub.calls.length === 4);
     await staysFor(() => stub.calls.length === 4, 'the second poll waits for the first', 50);
     vault.set('secret/a', 'v2');
     release();
@@ -350,7 +343,7 @@ describe('watcher with stub providers', () => {
     await w.checkNow();
     vault.set('secret/a', 'hang');
     const poll = w.checkNow();
-    await until(() => stub.calls.length === 4, 'the second poll is probing');
+    await until('the second poll is probing', () => stub.calls.length === 4);
     assert.ok(t.fire(250), 'the poll deadline is armed');
     assert.deepEqual(await poll, []);
     assert.deepEqual(errors, ['provider.deadline']);
@@ -375,7 +368,7 @@ describe('watcher with stub providers', () => {
     });
     vault.set('secret/a', 'hang');
     w.start();
-    await until(() => stub.calls.length === 1, 'the baseline poll is probing');
+    await until('the baseline poll is probing', () => stub.calls.length === 1);
     const signal = stub.calls[0]?.signal;
     await w.stop();
     assert.equal(signal?.aborted, true);
@@ -404,7 +397,7 @@ describe('watcher with stub providers', () => {
     assert.deepEqual(t.delays(), [800]);
     r = 0.999999;
     t.fire(800);
-    await until(() => t.delays().includes(1200), 'the next delay is at the top of the range');
+    await until('the next delay is at the top of the range', () => t.delays().includes(1200));
     await w.stop();
     const base = {
       registry: registryOf(),
@@ -518,12 +511,12 @@ vault:
     const metadataReads = () =>
       dev.server.log.filter({ method: 'GET', path: '/v1/secret/metadata/app/db' }).length;
     w.start();
-    await until(() => metadataReads() >= 3, 'the baseline and two more polls ran');
+    await until('the baseline and two more polls ran', () => metadataReads() >= 3);
     assert.deepEqual(calls, [], 'unchanged: nothing reported');
     await writeVersion('app/db', { password: 'rotated' });
-    await until(() => calls.length > 0, 'the rotation is reported');
+    await until('the rotation is reported', () => calls.length > 0);
     const seen = metadataReads();
-    await until(() => metadataReads() >= seen + 2, 'two more polls ran');
+    await until('two more polls ran', () => metadataReads() >= seen + 2);
     await w.stop();
     assert.deepEqual(calls, [[db.key]], 'reported once; the pinned version never');
     assert.deepEqual(dataReads(), [], 'no secret material was read while watching');

@@ -14,6 +14,7 @@ import {
   type VaultProvider,
   type VaultProviderOptions,
 } from '../../../src/providers/vault/provider.ts';
+import { until } from '../../helpers/poll.ts';
 import { vaultMountsYaml } from '../../helpers/seed-yaml.ts';
 
 const ROOT = 'hvs.CANARYROOTTOKEN0123456789';
@@ -113,14 +114,6 @@ function expectError(out: DocumentResult, code: string): SecrunError {
 function expectDoc(out: DocumentResult) {
   if (!out.ok) assert.fail(`expected a document, got ${out.error.code}: ${out.error.message}`);
   return out.doc;
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const previews = (path: RegExp | string) => server.log.filter({ path }).length;
@@ -450,8 +443,8 @@ describe('retries', () => {
     assert.match(err.message, /timed out after 0\.2s/);
     // The server notices the dropped connections a moment later; let it log them in this test.
     await until(
-      () => server.log.entries.filter((e) => e.status === 0).length === 2,
       'both timeouts were logged',
+      () => server.log.entries.filter((e) => e.status === 0).length === 2,
     );
   });
 });
@@ -467,7 +460,7 @@ describe('deadline and redirects', () => {
     );
     assert.ok(err instanceof UnavailableError);
     assert.ok(Date.now() - started < 10_000);
-    await until(() => server.log.entries.some((e) => e.status === 0), 'the server saw the aborted request');
+    await until('the server saw the aborted request', () => server.log.entries.some((e) => e.status === 0));
   });
 
   test('when the deadline passes during a Retry-After wait then it gives up without waiting', async () => {
