@@ -511,7 +511,7 @@ describe('SecretRunner against the dev Vault server', () => {
     await rotate('rot/tpl', { key: next });
     await s.runner.refresh([keyOf(kv)]);
     s.known.add(next);
-    await waitUntil('the restart', () => s.starts().length >= 2);
+    await until('the restart', () => s.starts().length >= 2);
     const second = s.starts()[1]!.env!;
     assert.ok(second['DATABASE_URL']?.endsWith(Buffer.from(next).toString('base64')));
     assert.equal(second['DB_USER'], user, 'the dynamic credentials were not read again');
