@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
 import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
@@ -9,7 +10,11 @@ export type { CheckCliOptions, CliIo, CommonCliOptions, RunCliOptions } from './
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** Set at build time in the bundle and the executable; undefined when running from source. */
+declare const __SECRUN_VERSION__: string | undefined;
+
 function packageVersion(): string {
+  if (typeof __SECRUN_VERSION__ === 'string') return __SECRUN_VERSION__;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
       version?: string;
@@ -91,7 +96,7 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     .description(
       'in-memory Vault- and Secrets-Manager-compatible servers on loopback, for local work and tests',
     )
-    .option('--seed <file>', 'YAML seed with vault: and aws: sections')
+    .option('--seed <file>', 'YAML seed with vault: and aws: sections (default: ./examples/seed.yaml if present)')
     .option('--vault-port <port>', 'Vault server port', '8200')
     .option('--aws-port <port>', 'Secrets Manager server port', '4566')
     .exitOverride()
@@ -107,8 +112,11 @@ async function runDev(
   io: CliIo,
 ): Promise<number> {
   const { startDevServers, exportLines } = await import('./dev/index.ts');
+  // In a checkout, plain `secrun dev` starts with the example seed.
+  const exampleSeed = path.join(io.cwd, 'examples', 'seed.yaml');
+  const seedFile = opts.seed ?? (existsSync(exampleSeed) ? exampleSeed : undefined);
   const servers = await startDevServers({
-    seedFile: opts.seed,
+    seedFile,
     vaultPort: parsePort(opts.vaultPort, '--vault-port'),
     awsPort: parsePort(opts.awsPort, '--aws-port'),
   }).catch((err: unknown) => {
@@ -123,8 +131,9 @@ async function runDev(
     throw err;
   });
   io.stdout(`${exportLines(servers.env)}\n`);
+  const seeded = seedFile === undefined ? 'no seed (empty servers)' : `seed ${seedFile}`;
   io.stderr(
-    `secrun dev: Vault on ${servers.vault.url}, Secrets Manager on ${servers.aws.url}; Ctrl-C to stop\n`,
+    `secrun dev: Vault on ${servers.vault.url}, Secrets Manager on ${servers.aws.url}, ${seeded}; Ctrl-C to stop\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -195,4 +204,4 @@ export async function main(): Promise<void> {
   process.exit(code);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) void main();

@@ -49,8 +49,21 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
     if (opts.json) {
       const error = toSecrunError(err);
       io.stdout(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      // A CI log shows stderr, not the report file: say in one line why the job failed.
+      io.stderr(`secrun: check failed (exit ${error.exitCode}): ${oneLine(error.message)}\n`);
       return error.exitCode;
     }
     return report(err, logger);
   }
+}
+
+/** A multi-line message as one line of at most 400 characters. */
+function oneLine(message: string): string {
+  const text = message
+    .split('\n')
+    .map((l) => l.trim().replace(/\s{2,}/g, ' '))
+    .filter((l) => l !== '')
+    .join('; ')
+    .replace(/:;/g, ':');
+  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
 }

@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { KeyPath } from './key-lines.ts';
+import { loadValidator } from './schema-validator.ts';
 
-const require = createRequire(import.meta.url);
-
-// Two levels up from src/config/ (and dist/config/) to the package root.
-const SCHEMA_URL = new URL('../../schema/secrun.schema.json', import.meta.url);
 let validator: ValidateFunction | undefined;
 
 /** One schema problem: the key path and what is wrong with it. */
@@ -26,12 +21,8 @@ export function schemaProblems(data: object): SchemaProblem[] {
 }
 
 function getValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object;
-    // Loaded on demand: only a run with a config file pays for the validator (boot time).
-    const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
-    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
+  // Loaded on demand: only a run with a config file pays for the validator (boot time).
+  validator ??= loadValidator();
   return validator;
 }
 

@@ -450,5 +450,11 @@ describe('secrun check', () => {
     const report = JSON.parse(r.stdout) as { ok: boolean; error: { failures: Array<{ variable: string }> } };
     assert.equal(report.ok, false);
     assert.equal(report.error.failures[0]?.variable, 'GONE');
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one summary line on stderr for the CI log: ${r.stderr}`);
+    assert.match(
+      lines[0] ?? '',
+      /^secrun: check failed \(exit 65\): could not resolve 1 secret.*GONE.*vault:secret\/app\/gone#x/,
+    );
   });
 });

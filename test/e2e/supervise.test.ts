@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { collectOutput } from '../helpers/child-output.ts';
-import { type Bed, BIN, FIXTURES, findCanaries, NODE, startBed } from '../helpers/cli.ts';
+import { type Bed, FIXTURES, findCanaries, NODE, secrunCommand, startBed } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 
 let bed: Bed;
@@ -28,7 +28,7 @@ interface Running {
 
 /** Starts `secrun run` and keeps it running; output is collected as it comes. */
 function start(args: string[], env: Record<string, string>): Running {
-  const child = spawn(NODE, [BIN, 'run', ...args], { env, stdio: 'pipe' });
+  const child = spawn(...secrunCommand(['run', ...args]), { env, stdio: 'pipe' });
   const out = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   running.add(child);

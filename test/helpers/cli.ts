@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../src/dev/aws/server.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
@@ -8,10 +10,36 @@ import { collectOutput } from './child-output.ts';
 import { vaultMountsYaml } from './seed-yaml.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = `${ROOT}bin/secrun.js`;
+/**
+ * The secrun under test: `$SECRUN_BIN` (the bundle `dist/secrun.mjs`, the executable
+ * `dist/secrun-linux-x64`, relative to the repository or absolute), else `bin/secrun.js`.
+ */
+export const BIN = process.env['SECRUN_BIN']
+  ? path.resolve(ROOT, process.env['SECRUN_BIN'])
+  : `${ROOT}bin/secrun.js`;
 export const FIXTURES = `${ROOT}test/fixtures/`;
+/** Whether the secrun under test is the standalone executable (rather than a script run by node). */
+export const IS_EXECUTABLE = !/\.(m?js|ts)$/.test(BIN);
 /** Node >= 22.18 (the test runner's own). */
 export const NODE = process.execPath;
+
+/** The node flags on a script's `#!/usr/bin/env -S node <flags>` line. */
+export function shebangFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const words = first.replace(/^#!/, '').trim().split(/\s+/);
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  return node < 0 ? [] : words.slice(node + 1);
+}
+
+/**
+ * How to start secrun with `args`: an executable directly; a script on the test runner's Node
+ * with the flags of its shebang line (what the kernel would run, without depending on which
+ * `node` comes first on PATH).
+ */
+export function secrunCommand(args: string[], bin = BIN): [file: string, argv: string[]] {
+  if (!/\.(m?js|ts)$/.test(bin)) return [bin, args];
+  return [NODE, [...shebangFlags(bin), bin, ...args]];
+}
 
 export interface CliResult {
   code: number | null;
@@ -26,10 +54,11 @@ export interface CliResult {
 export function runSecrun(
   args: string[],
   env: Record<string, string>,
-  opts: { timeoutMs?: number; cwd?: string; onSpawn?: (pid: number) => void } = {},
+  opts: { timeoutMs?: number; cwd?: string; onSpawn?: (pid: number) => void; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BIN, ...args], {
+    const [file, argv] = secrunCommand(args, opts.bin);
+    const child = spawn(file, argv, {
       env,
       cwd: opts.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

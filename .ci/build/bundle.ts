@@ -1,0 +1,133 @@
+// Bundles secrun with esbuild: `node .ci/build/bundle.ts` (npm run build) writes the ESM bundle
+// dist/secrun.mjs with lazily imported chunks in dist/chunks/. .ci/build/exe.ts reuses
+// bundleOptions() for the single CommonJS file inside the executable.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions, Plugin } from 'esbuild';
+
+const require = createRequire(import.meta.url);
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST = `${ROOT}dist/`;
+
+/** What the builds write, relative to the repository (the examples copy these paths). */
+export const ARTIFACTS = {
+  bundle: 'dist/secrun.mjs',
+  chunks: 'dist/chunks',
+  x64: 'dist/secrun-linux-x64',
+  arm64: 'dist/secrun-linux-arm64',
+} as const;
+
+/** The package version, compiled into the bundle (`secrun --version`). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The node flags every entry starts with (bin/secrun.js's shebang, the bundle's, the executable's
+ * execArgv): the inspector may only bind the IPv6 discard prefix, so SIGUSR1 never opens it.
+ * See bin/secrun.js for why not `--disable-sigusr1`.
+ */
+export const HARDENING_FLAGS = ['--inspect-port=[100::]:9229'];
+
+/** node-vault dependencies replaced in the bundle: axios is never called, debug never enabled. */
+const ALIASES: Record<string, string> = {
+  axios: `${ROOT}src/providers/vault/axios-refused.ts`,
+  debug: `${ROOT}src/providers/vault/debug-off.ts`,
+};
+
+/** Precompiles the config schema with ajv standalone: ESM source of a validator module. */
+export function precompiledValidator(): string {
+  const { Ajv } = require('ajv') as typeof import('ajv');
+  const standalone = (
+    require('ajv/dist/standalone') as { default: (ajv: unknown, validate: unknown) => string }
+  ).default;
+  const schema = JSON.parse(readFileSync(`${ROOT}schema/secrun.schema.json`, 'utf8')) as object;
+  const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true, esm: true } });
+  const code = standalone(ajv, ajv.compile(schema));
+  return `${code}\nexport function loadValidator() { return validate; }\n`;
+}
+
+/** esbuild plugin: the aliases, the precompiled validator, and bundled lazy `require()`s. */
+export function secrunPlugin(): Plugin {
+  return {
+    name: 'secrun',
+    setup(build) {
+      build.onResolve({ filter: /^(axios|debug)$/ }, (args) => {
+        const target = ALIASES[args.path];
+        if (!target || !args.importer.includes('/node-vault/')) return undefined;
+        return { path: target, namespace: 'secrun-cjs' };
+      });
+      // node-vault require()s them: hand it the module's default export, as CommonJS would.
+      build.onLoad({ filter: /.*/, namespace: 'secrun-cjs' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)}).default;`,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+      build.onLoad({ filter: /\/src\/config\/schema-validator\.ts$/ }, () => ({
+        contents: precompiledValidator(),
+        loader: 'js',
+        resolveDir: `${ROOT}node_modules/ajv`,
+      }));
+      // src/ loads some modules on demand through createRequire(import.meta.url); without that
+      // local `require` esbuild bundles them, still evaluated only when first required.
+      build.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const line = 'const require = createRequire(import.meta.url);';
+        if (!source.includes(line)) return undefined;
+        return { contents: source.replace(line, ''), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** Options shared by the ESM bundle and the executable's script. */
+export function bundleOptions(): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node22.18',
+    define: { __SECRUN_VERSION__: JSON.stringify(packageVersion()) },
+    plugins: [secrunPlugin()],
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  };
+}
+
+/** Builds `<outdir>/secrun.mjs` and `<outdir>/chunks/` (default: dist/). */
+export async function buildBundle(outdir = DIST): Promise<import('esbuild').Metafile> {
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    ...bundleOptions(),
+    entryPoints: { secrun: `${ROOT}src/cli.ts` },
+    format: 'esm',
+    splitting: true,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    // The first line runs the bundle with the hardening flags when started directly; CommonJS
+    // dependencies need a real `require` for Node's built-in modules.
+    banner: {
+      js: "import { createRequire as __secrunRequire } from 'node:module'; const require = __secrunRequire(import.meta.url);",
+    },
+  });
+  const { chmodSync, writeFileSync } = await import('node:fs');
+  const entry = `${outdir}/secrun.mjs`;
+  const shebang = `#!/usr/bin/env -S node ${HARDENING_FLAGS.join(' ')}\n`;
+  writeFileSync(entry, shebang + readFileSync(entry, 'utf8'));
+  chmodSync(entry, 0o755);
+  if (!result.metafile) throw new Error('esbuild returned no metafile');
+  return result.metafile;
+}
+
+if (import.meta.main) {
+  const { rmSync } = await import('node:fs');
+  rmSync(`${DIST}chunks`, { recursive: true, force: true });
+  const meta = await buildBundle();
+  const bytes = Object.values(meta.outputs).reduce((n, o) => n + o.bytes, 0);
+  process.stdout.write(
+    `built dist/secrun.mjs (${Object.keys(meta.outputs).length} files, ${(bytes / 1024).toFixed(0)} KiB)\n`,
+  );
+}

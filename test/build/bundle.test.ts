@@ -1,0 +1,93 @@
+// The bundle built by .ci/build/bundle.ts (npm run build), into a temporary directory.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Metafile } from 'esbuild';
+import { buildBundle, packageVersion } from '../../.ci/build/bundle.ts';
+import { NODE, shebangFlags } from '../helpers/cli.ts';
+
+let out: string;
+let meta: Metafile;
+before(async () => {
+  out = mkdtempSync(path.join(tmpdir(), 'secrun-bundle-'));
+  meta = await buildBundle(out);
+});
+after(() => rmSync(out, { recursive: true, force: true }));
+
+const inputs = (): string[] => Object.keys(meta.inputs);
+const run = (args: string[], env: Record<string, string> = {}) =>
+  execFileSync(NODE, [...shebangFlags(`${out}/secrun.mjs`), `${out}/secrun.mjs`, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+describe('the bundle', () => {
+  test('when it is built then axios, its undici use and the debug package are not in it', () => {
+    assert.ok(
+      inputs().some((f) => f.includes('node_modules/node-vault/')),
+      'node-vault is bundled',
+    );
+    assert.deepEqual(
+      inputs().filter((f) => /node_modules\/(axios|debug|undici|form-data|follow-redirects)\//.test(f)),
+      [],
+    );
+    assert.ok(inputs().includes('src/providers/vault/axios-refused.ts'));
+  });
+
+  test('when it is built then the config schema is precompiled and ajv compiles nothing at run time', () => {
+    const ajv = inputs().filter((f) => f.includes('node_modules/ajv/'));
+    assert.deepEqual(ajv, ['node_modules/ajv/dist/runtime/ucs2length.js']);
+  });
+
+  test('when a provider, the supervisor, check or the dev servers are used then they come from lazily imported chunks', () => {
+    const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint === 'src/cli.ts');
+    assert.ok(entry, 'an entry output');
+    const eager = Object.keys(entry[1].inputs);
+    for (const lazy of [
+      'src/providers/vault/provider.ts',
+      'src/providers/aws/provider.ts',
+      'src/supervise/secret-runner.ts',
+      'src/boot/check.ts',
+      'src/boot/check-report.ts',
+      'src/dev/index.ts',
+      'src/boot/run.ts',
+    ]) {
+      assert.ok(inputs().includes(lazy), `${lazy} is bundled`);
+      assert.ok(!eager.includes(lazy), `${lazy} is not in the entry file`);
+    }
+    const staticImports = entry[1].imports.filter((i) => i.kind === 'import-statement' && !i.external);
+    assert.ok(
+      staticImports.length <= 3,
+      `the entry loads few chunks up front: ${JSON.stringify(staticImports)}`,
+    );
+  });
+
+  test('when --version runs then it prints the package version', () => {
+    assert.equal(run(['--version']).trim(), packageVersion());
+  });
+
+  test('when a config file is invalid then the precompiled validator reports the key and line', () => {
+    const config = path.join(out, 'bad.yaml');
+    writeFileSync(config, 'mode: exec\nnot_a_key: 1\ntimeout: soon\n');
+    let stderr = '';
+    let status: number | null = 0;
+    try {
+      run(['check', '--config', config]);
+    } catch (err) {
+      ({ stderr, status } = err as { stderr: string; status: number | null });
+    }
+    assert.equal(status, 78);
+    assert.match(stderr, /not_a_key.*unknown key/);
+    assert.match(stderr, /timeout.*duration/);
+    assert.match(stderr, /bad\.yaml:2: not_a_key/);
+  });
+
+  test('when it is built then the entry starts with the hardening shebang and is executable', () => {
+    const first = readFileSync(`${out}/secrun.mjs`, 'utf8').split('\n', 1)[0];
+    assert.equal(first, '#!/usr/bin/env -S node --inspect-port=[100::]:9229');
+  });
+});
