@@ -96,7 +96,10 @@ export function createProgram(io: CliIo, result: { code: number }): Command {
     .description(
       'in-memory Vault- and Secrets-Manager-compatible servers on loopback, for local work and tests',
     )
-    .option('--seed <file>', 'YAML seed with vault: and aws: sections (default: ./examples/seed.yaml if present)')
+    .option(
+      '--seed <file>',
+      'YAML seed with vault: and aws: sections (default: ./examples/seed.yaml if present)',
+    )
     .option('--vault-port <port>', 'Vault server port', '8200')
     .option('--aws-port <port>', 'Secrets Manager server port', '4566')
     .exitOverride()
