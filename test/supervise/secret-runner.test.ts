@@ -21,13 +21,15 @@ import {
   templateEntries,
 } from '../../src/refs/index.ts';
 import { type ResolveEntry, resolveAll } from '../../src/resolve/resolve.ts';
+import type { Clock } from '../../src/supervise/lease-schedule.ts';
 import {
   changedVariables,
   EXIT_ON_CHANGE,
   planChange,
   SecretRunner,
 } from '../../src/supervise/secret-runner.ts';
-import { until } from '../helpers/poll.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+import { until, waitFor } from '../helpers/poll.ts';
 import { rawRequest } from '../helpers/vault-target.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/print-env-on-start.mjs', import.meta.url));
@@ -63,7 +65,7 @@ vault:
     database:
       type: database
       roles:
-        renew3: { default_ttl: 3, max_ttl: 60 }
+        renew30: { default_ttl: 30, max_ttl: 600 }
         capped: { default_ttl: 3, max_ttl: 5 }
         app: { default_ttl: 1h, max_ttl: 2h }
         app2: { default_ttl: 1h, max_ttl: 2h }
@@ -161,6 +163,7 @@ async function start(
     coalesceMs?: number;
     splayMs?: number;
     random?: () => number;
+    clock?: Clock;
     childArgs?: string[];
     watch?: (refresh: (keys: string[]) => void) => () => void;
   },
@@ -244,6 +247,7 @@ async function start(
     knownSecrets: known,
     outputTo: { stdout: sink, stderr: sink },
     random: o.random ?? (() => 0.5),
+    ...(o.clock ? { clock: o.clock } : {}),
     ...(o.watch ? { watch: o.watch } : {}),
   });
   const startedAt = Date.now();
@@ -337,15 +341,17 @@ describe('on_change policy (pure)', () => {
 describe('SecretRunner against the dev Vault server', () => {
   test('when a renewable lease is read then it is renewed at about 2/3 of its TTL', async (t) => {
     server.log.clear();
-    const s = await start(t, { refs: { DB_USER: 'vault:database/creds/renew3#username' } });
+    const clock = new ManualClock();
+    const s = await start(t, { refs: { DB_USER: 'vault:database/creds/renew30#username' }, clock });
+    // random() is 0.5: no jitter, so the renewal is set for exactly 2/3 of the 30 s lease.
+    const timer = await waitFor('the renewal timer', () => clock.pending().find((x) => x.ms === 20_000));
+    assert.equal(server.log.filter({ path: '/v1/sys/leases/renew' }).length, 0, 'nothing renewed before');
+    clock.fire(timer);
     await until('a lease renewal', () => events(s, 'lease.renew').length >= 1);
-    const read = server.log.filter({ path: '/v1/database/creds/renew3' })[0]!;
-    const renew = server.log.filter({ path: '/v1/sys/leases/renew' })[0]!;
-    const after = (logTime(renew) - logTime(read)) / 1000;
-    assert.ok(after >= 1.5 && after <= 2.7, `renewed ${after}s after a 3s lease was read`);
+    assert.equal(server.log.filter({ path: '/v1/sys/leases/renew' }).length, 1);
     const record = events(s, 'lease.renew')[0]!;
-    assert.equal(record['ttl'], 3);
-    assert.equal(record['requested'], 3, 'asks for the original duration');
+    assert.equal(record['ttl'], 30);
+    assert.equal(record['requested'], 30, 'asks for the original duration');
     assert.equal(record['capped'], false);
     s.stopChild();
     const exit = await s.done;
@@ -397,19 +403,22 @@ describe('SecretRunner against the dev Vault server', () => {
   test('when the token has a short TTL then it is renewed with renew-self at about 2/3, and a token given by the user is not revoked', async (t) => {
     const created = await rawRequest(server.url, 'POST', '/v1/auth/token/create', {
       token: C.root,
-      body: { policies: ['app'], ttl: '3s' },
+      body: { policies: ['app'], ttl: '300s' },
     });
     const token = created.body.auth.client_token as string;
     allValues.add(token);
     server.log.clear();
-    const s = await start(t, { refs: { KEY: 'vault:secret/app/kv#key' }, token });
+    const clock = new ManualClock();
+    const s = await start(t, { refs: { KEY: 'vault:secret/app/kv#key' }, token, clock });
+    // The keeper schedules from the TTL lookup-self reports (300 s, or a few seconds less by then).
+    const timer = await waitFor(
+      () => `the token renewal timer (pending: ${clock.pending().map((x) => x.ms)})`,
+      () => clock.pending().find((x) => x.ms >= (2 / 3) * 290_000 && x.ms <= (2 / 3) * 300_000),
+    );
+    assert.equal(server.log.filter({ path: '/v1/auth/token/renew-self' }).length, 0);
+    clock.fire(timer);
     await until('a token renewal', () => events(s, 'auth.renew').length >= 1);
     const renew = server.log.filter({ path: '/v1/auth/token/renew-self' })[0]!;
-    const after = (logTime(renew) - s.startedAt) / 1000;
-    assert.ok(
-      after >= 1 && after <= 2.7,
-      `token renewed ${after}s after start (TTL 3s, about 2 s left at lookup)`,
-    );
     assert.equal(renew.status, 200);
     assert.equal(events(s, 'auth.renew')[0]!['ok'], true, 'a successful renewal');
     s.stopChild();
