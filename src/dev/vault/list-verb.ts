@@ -51,9 +51,18 @@ export function acceptListVerb(server: Server, listener: Listener): void {
     const head =
       err.code === 'HPE_INVALID_METHOD' && err.rawPacket ? parseListHead(err.rawPacket) : undefined;
     if (!head || socket.destroyed) {
-      if (socket.writable && err.code !== 'ECONNRESET')
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+      // What node does without a clientError listener.
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
       return;
     }
     const req = new IncomingMessage(socket);

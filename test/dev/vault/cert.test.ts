@@ -68,6 +68,13 @@ describe('vault dev server: HTTPS listener and cert login', () => {
     assert.equal(health.status, 200);
   });
 
+  test('when node-vault lists with the LIST verb over HTTPS then the keys come back', async () => {
+    const root = vault({ endpoint: s.httpsUrl!, token: s.rootToken, requestOptions: { ca: pki.ca.cert } });
+    await root.write('secret/data/app/x', { data: { a: '1' } });
+    const res = await root.list('secret/metadata/app');
+    assert.deepEqual(res.data.keys, ['x']);
+  });
+
   test('when the role is named in the body then that role is used', async () => {
     const r = await post(s.httpsUrl!, '/v1/auth/cert/login', pki.ca.cert, pki.client, { name: 'web' });
     assert.equal(r.status, 200);
