@@ -6,11 +6,11 @@ import { newNamespace, type PolicyRule } from '../../../src/dev/vault/state.ts';
 
 function aclOf(...policies: PolicyRule[][]) {
   const ns = newNamespace('', undefined);
-  policies.forEach((rules, i) => ns.policies.set(`p${i}`, rules));
-  return buildAcl(
-    ns,
-    policies.map((_, i) => `p${i}`),
-  );
+  const names = policies.map((rules, i) => {
+    ns.policies.set(`p${i}`, rules);
+    return `p${i}`;
+  });
+  return buildAcl(ns, names);
 }
 const r = (path: string, ...capabilities: string[]): PolicyRule => ({ path, capabilities });
 const caps = (set: Set<string> | undefined) => (set ? [...set].sort() : undefined);
