@@ -1,5 +1,5 @@
 // `npm run bench`: the boot and masking benchmarks in one run, as markdown (or JSON with --json).
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as boot from './boot.bench.ts';
 import { fixed } from './lib.ts';
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cores: cpus().length,
     date: new Date().toISOString().slice(0, 10),
+    /** 1-minute load average at the start: other work on the machine skews every ratio. */
+    load: loadavg()[0] ?? 0,
   };
 
   const started = performance.now();
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   }
   const parts = [
     '## secrun benchmarks',
-    `${machine.date}, Node ${machine.node}, ${machine.platform}, ${machine.cores} × ${machine.cpu}; loopback dev Vault in the bench process; ${runs} alternating rounds after ${warmups} warm-ups; ${fixed(seconds)} s in all.`,
+    `${machine.date}, Node ${machine.node}, ${machine.platform}, ${machine.cores} × ${machine.cpu}; load average ${fixed(machine.load, 1)} at the start; loopback dev Vault in the bench process; ${runs} alternating rounds after ${warmups} warm-ups; ${fixed(seconds)} s in all.`,
     ship.report(shipResult),
   ];
   if (bootResult && maskResult) {
