@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PermissionError } from '../../base/errors.ts';
 import type { Logger } from '../../base/log.ts';
+import { tokenLogin } from './auth/token.ts';
 import type { VaultClient } from './client.ts';
 
 /** What an auth method hands back. */
@@ -30,28 +29,21 @@ export interface VaultAuthContext {
 export type VaultAuth = (ctx: VaultAuthContext) => Promise<VaultAuthResult>;
 
 /**
- * Token auth as the vault CLI does it: `VAULT_TOKEN` (or the config override), else
- * `~/.vault-token` (trimmed; a missing file means no token). No token is a PermissionError.
+ * Token auth as the vault CLI does it, for a provider built without `vault.auth` (embedding,
+ * tests): the given token, else what `auth/token.ts` reads (`VAULT_TOKEN`, else `~/.vault-token`).
+ * No token is a PermissionError.
  */
 export function tokenAuth(override?: string): VaultAuth {
   return async (ctx) => {
-    const fromEnv = override ?? ctx.env.VAULT_TOKEN?.trim();
-    if (fromEnv) return { token: fromEnv, method: 'token' };
-    const file = join(ctx.homeDir, '.vault-token');
-    let text = '';
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
-        ctx.logger.warn('cannot read the Vault token file', { path: file, code: code ?? 'error' });
-      }
-    }
-    const token = text.trim();
-    if (token) return { token, method: 'token' };
-    throw new PermissionError(
-      'no Vault token: set VAULT_TOKEN, run `vault login` (it writes ~/.vault-token), or configure vault.auth',
-      'vault.noToken',
-    );
+    if (override) return { token: override, method: 'token' };
+    const { token } = await tokenLogin({
+      settings: { method: 'token' },
+      mount: 'token',
+      env: ctx.env,
+      homeDir: ctx.homeDir,
+      logger: ctx.logger,
+      readFile: (path) => readFile(path, 'utf8'),
+    });
+    return { token, method: 'token' };
   };
 }
