@@ -114,8 +114,8 @@ export async function runCommand(req: {
     }
 
     // Loaded on demand: exec mode never pays for execa and the lease machinery (boot time).
-    const { runSupervisedWithSecrets } = await import('../supervise/secret-runner.ts');
-    const exit = await runSupervisedWithSecrets({
+    const { superviseChild } = await import('../supervise/secret-runner.ts');
+    const exit = await superviseChild({
       file,
       argv0: req.command,
       args: req.args,

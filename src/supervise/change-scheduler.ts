@@ -4,7 +4,7 @@
  * Actions run one at a time.
  */
 import { errorFields } from '../base/error-fields.ts';
-import type { RunContext } from './context.ts';
+import type { SuperviseContext } from './context.ts';
 
 /** Default window in which changes are merged into one action (ms). */
 export const DEFAULT_COALESCE_MS = 1500;
@@ -44,13 +44,13 @@ export interface ChangeSchedulerOptions {
 
 /** Coalesces, splays and serializes the `on_change` actions of one run. */
 export class ChangeScheduler {
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #o: ChangeSchedulerOptions;
   #change: PendingChange | undefined;
   #timer: unknown;
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(ctx: RunContext, o: ChangeSchedulerOptions) {
+  constructor(ctx: SuperviseContext, o: ChangeSchedulerOptions) {
     this.#ctx = ctx;
     this.#o = o;
     ctx.onEnd(() => {

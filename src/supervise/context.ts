@@ -15,7 +15,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Deadline of a revocation when no request timeout is set (ms). */
 const REVOKE_TIMEOUT_MS = 5000;
 
-export interface RunContextOptions {
+export interface SuperviseContextOptions {
   registry: Pick<ProviderRegistry, 'get' | 'closeAll' | 'loaded'>;
   logger: Logger;
   audit: Audit;
@@ -30,8 +30,8 @@ export function renewalFields(r: Renewal, askedSec: number, capped: boolean): Re
 }
 
 /** The shared context of one supervised run; {@link end} ends it. */
-export class RunContext {
-  readonly registry: RunContextOptions['registry'];
+export class SuperviseContext {
+  readonly registry: SuperviseContextOptions['registry'];
   readonly log: Logger;
   readonly audit: Audit;
   readonly clock: Clock;
@@ -42,7 +42,7 @@ export class RunContext {
   readonly #onEnd: (() => void)[] = [];
   #finished = false;
 
-  constructor(o: RunContextOptions) {
+  constructor(o: SuperviseContextOptions) {
     this.registry = o.registry;
     this.log = o.logger;
     this.audit = o.audit;

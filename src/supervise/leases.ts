@@ -6,7 +6,7 @@
 import { errorFields } from '../base/error-fields.ts';
 import { UnavailableError } from '../base/errors.ts';
 import type { ResolvedDocument } from '../resolve/resolve.ts';
-import { type RunContext, renewalFields } from './context.ts';
+import { renewalFields, type SuperviseContext } from './context.ts';
 import type { LeaseKeeper, ReplaceReason } from './lease-schedule.ts';
 
 /** One lease created by this run. */
@@ -22,12 +22,12 @@ export interface TrackedLease {
 
 /** Tracks, renews, retires and revokes the leases of one run. */
 export class LeaseTracker {
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #reread: (docKey: string, reason: string) => void;
   readonly #leases = new Map<string, TrackedLease>();
 
   /** @param reread asks for a fresh lease: re-reads the document `docKey`. */
-  constructor(ctx: RunContext, reread: (docKey: string, reason: string) => void) {
+  constructor(ctx: SuperviseContext, reread: (docKey: string, reason: string) => void) {
     this.#ctx = ctx;
     this.#reread = reread;
     ctx.onEnd(() => {

@@ -7,7 +7,7 @@ import type { NamedTemplate } from '../refs/index.ts';
 import type { Resolution, ResolveEntry, ResolveImport } from '../resolve/resolve.ts';
 import type { Clock } from './lease-schedule.ts';
 
-/** Options of {@link SecretRunner} / {@link runSupervisedWithSecrets}. */
+/** Options of {@link SecretRunner} / {@link superviseChild}. */
 export interface SecretRunnerOptions {
   /** Absolute path of the program (from `resolveCommand`). */
   file: string;

@@ -10,7 +10,7 @@ import {
   type ResolveImport,
   resolveAll,
 } from '../resolve/resolve.ts';
-import type { RunContext } from './context.ts';
+import type { SuperviseContext } from './context.ts';
 import { retryDelayMs } from './lease-schedule.ts';
 
 export interface RereaderOptions {
@@ -25,14 +25,14 @@ export interface RereaderOptions {
 
 /** Batches, reads and retries the re-reads of one run. */
 export class Rereader {
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #o: RereaderOptions;
   /** Document key -> the reason it was asked for. */
   readonly #pending = new Map<string, string>();
   readonly #attempts = new Map<string, number>();
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(ctx: RunContext, o: RereaderOptions) {
+  constructor(ctx: SuperviseContext, o: RereaderOptions) {
     this.#ctx = ctx;
     this.#o = o;
   }

@@ -1,11 +1,15 @@
-import type { RunContext } from './context.ts';
+import type { SuperviseContext } from './context.ts';
 import type { LeaseTracker } from './leases.ts';
 
 /**
  * The end of a run: revokes every lease it created and its login token — or, with `keep`
  * (`--no-revoke`), leaves both valid — and closes the providers.
  */
-export async function revokeAtExit(ctx: RunContext, leases: LeaseTracker, keep: boolean): Promise<void> {
+export async function revokeAtExit(
+  ctx: SuperviseContext,
+  leases: LeaseTracker,
+  keep: boolean,
+): Promise<void> {
   const registry = ctx.registry;
   if (keep) {
     if (leases.size > 0 || (await ctx.session().catch(() => undefined))) {

@@ -8,7 +8,7 @@ import { secretPairs } from '../refs/index.ts';
 import type { ResolvedDocument } from '../resolve/resolve.ts';
 import { type ChangePlan, changedVariables, planChange } from './change-plan.ts';
 import { ChangeScheduler, DEFAULT_COALESCE_MS, type PendingChange } from './change-scheduler.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, RunContext } from './context.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, SuperviseContext } from './context.ts';
 import { systemClock } from './lease-schedule.ts';
 import { LeaseTracker } from './leases.ts';
 import type { SecretRunnerOptions } from './options.ts';
@@ -42,7 +42,7 @@ const TERMINATING: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
  */
 export class SecretRunner {
   readonly #o: SecretRunnerOptions;
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #audit: Audit;
   readonly #perVariable: Map<string, OnChange>;
   readonly #leases: LeaseTracker;
@@ -64,7 +64,7 @@ export class SecretRunner {
   constructor(opts: SecretRunnerOptions) {
     this.#o = opts;
     this.#audit = opts.audit ?? noAudit;
-    const ctx = new RunContext({
+    const ctx = new SuperviseContext({
       registry: opts.registry,
       logger: opts.logger,
       audit: this.#audit,
@@ -298,6 +298,6 @@ function onTerminatingSignals(fn: (sig: NodeJS.Signals) => void): () => void {
  * child's exit (exit code {@link EXIT_ON_CHANGE} after `on_change: exit`), once leases and the
  * login token are revoked (unless `noRevoke`). Never calls `process.exit`.
  */
-export function runSupervisedWithSecrets(opts: SecretRunnerOptions): Promise<ChildExit> {
+export function superviseChild(opts: SecretRunnerOptions): Promise<ChildExit> {
   return new SecretRunner(opts).run();
 }

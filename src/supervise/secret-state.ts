@@ -7,7 +7,7 @@ import { errorFields } from '../base/error-fields.ts';
 import type { Resolution, ResolvedDocument, ResolveEntry } from '../resolve/resolve.ts';
 import { documentFields } from '../resolve/resolve.ts';
 import { changedVariables } from './change-plan.ts';
-import type { RunContext } from './context.ts';
+import type { SuperviseContext } from './context.ts';
 import type { LeaseTracker } from './leases.ts';
 import { mergeRead } from './merge-read.ts';
 
@@ -32,13 +32,13 @@ export interface EnvChange {
 
 /** The current values, documents and desired child environment of one run. */
 export class SecretState {
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #o: SecretStateOptions;
   readonly #docs = new Map<string, ResolvedDocument>();
   #values: Map<string, string>;
   #env: Record<string, string>;
 
-  constructor(ctx: RunContext, o: SecretStateOptions) {
+  constructor(ctx: SuperviseContext, o: SecretStateOptions) {
     this.#ctx = ctx;
     this.#o = o;
     this.#values = new Map(o.resolution.values);

@@ -5,18 +5,18 @@
  */
 import { errorFields } from '../base/error-fields.ts';
 import type { SessionProvider } from '../providers/provider.ts';
-import { type RunContext, renewalFields } from './context.ts';
+import { renewalFields, type SuperviseContext } from './context.ts';
 import { type LeaseKeeper, retryDelayMs } from './lease-schedule.ts';
 
 /** Renews and replaces the Vault token of one run. */
 export class TokenKeeper {
-  readonly #ctx: RunContext;
+  readonly #ctx: SuperviseContext;
   readonly #onRelogin: () => void;
   #keeper: LeaseKeeper | undefined;
   #warned = false;
 
   /** @param onRelogin called after each new login (to read the leased documents again). */
-  constructor(ctx: RunContext, onRelogin: () => void) {
+  constructor(ctx: SuperviseContext, onRelogin: () => void) {
     this.#ctx = ctx;
     this.#onRelogin = onRelogin;
     ctx.onEnd(() => this.#keeper?.stop());
