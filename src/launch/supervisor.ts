@@ -345,8 +345,8 @@ export function forwardSignals(target: SignalTarget, opts: ForwardOptions): () =
   };
 }
 
-/** Options for {@link runSupervised}. */
-export interface RunSupervisedOptions extends SupervisorOptions {
+/** Options for {@link startChild}. */
+export interface StartChildOptions extends SupervisorOptions {
   /** Where warnings go. */
   logger: Logger;
   /** Whether stdin is a terminal; default `isatty(0)` (which, unlike `process.stdin`, opens nothing). */
@@ -376,7 +376,7 @@ function formatMs(ms: number): string {
  * A restart under way then starts no new child ({@link Supervisor.shutDown}).
  * The caller exits with `exit.exitCode`.
  */
-export async function runSupervised(opts: RunSupervisedOptions): Promise<ChildExit> {
+export async function startChild(opts: StartChildOptions): Promise<ChildExit> {
   if ((opts.pid ?? process.pid) === 1 && !warnedPid1) {
     warnedPid1 = true;
     opts.logger.warn(

@@ -2,7 +2,7 @@ import { type Audit, noAudit } from '../base/audit.ts';
 import { errorFields } from '../base/error-fields.ts';
 import type { OnChange } from '../config/index.ts';
 import { childOutput, maskerFactory } from '../launch/output.ts';
-import { type ChildExit, runSupervised, type Supervisor } from '../launch/supervisor.ts';
+import { type ChildExit, type Supervisor, startChild } from '../launch/supervisor.ts';
 import type { Masker } from '../mask/index.ts';
 import { secretPairs } from '../refs/index.ts';
 import type { ResolvedDocument } from '../resolve/resolve.ts';
@@ -146,7 +146,7 @@ export class SecretRunner {
     let stopWatch: (() => void | Promise<void>) | undefined;
     let exit: ChildExit;
     try {
-      const supervised = runSupervised({
+      const supervised = startChild({
         file: o.file,
         args: o.args,
         ...(o.argv0 !== undefined ? { argv0: o.argv0 } : {}),

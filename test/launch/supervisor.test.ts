@@ -12,9 +12,9 @@ import { forwardedSignals } from '../../src/launch/signals.ts';
 import {
   type ChildExit,
   forwardSignals,
-  runSupervised,
   Supervisor,
   type SupervisorOptions,
+  startChild,
 } from '../../src/launch/supervisor.ts';
 import { collectOutput } from '../helpers/child-output.ts';
 import { until } from '../helpers/poll.ts';
@@ -135,7 +135,7 @@ async function signalAndExpectExit(h: Harness, signal: NodeJS.Signals, code: num
   assert.deepEqual(closed, { code, signal: null }, message ?? h.stderr());
 }
 
-describe('runSupervised (in a separate supervising process)', () => {
+describe('startChild (in a separate supervising process)', () => {
   for (const code of [0, 1, 2, 42, 127, 255]) {
     test(`when the child exits ${code} then the supervisor exits ${code}`, async (t) => {
       const h = startHarness(t, { file: node, args: [fixture('exit-with.mjs'), `${code}`], env: childEnv });
@@ -332,11 +332,11 @@ describe('runSupervised (in a separate supervising process)', () => {
   });
 });
 
-describe('runSupervised (in this process)', () => {
+describe('startChild (in this process)', () => {
   test('when not PID 1 then nothing is logged and the exit is returned', async () => {
     const logged: string[] = [];
     const logger = createLogger({ write: (l) => logged.push(l) });
-    const exit = await runSupervised({
+    const exit = await startChild({
       file: node,
       args: [fixture('exit-with.mjs'), '3'],
       env: childEnv,
@@ -350,7 +350,7 @@ describe('runSupervised (in this process)', () => {
   test('when the child has exited then the signal listeners are removed', async () => {
     const before = forwardedSignals.map((s) => process.listenerCount(s));
     const counts: number[][] = [];
-    await runSupervised({
+    await startChild({
       file: node,
       args: [fixture('exit-with.mjs'), '0'],
       env: childEnv,
