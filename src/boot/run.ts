@@ -84,7 +84,9 @@ export async function runCommand(req: {
     if (session && login) audit.record('auth.login', { provider: session.scheme, ...login });
     recordReads(audit, resolution);
     const leased = resolution.documents.filter((d) => d.lease);
-    const needsParent = leased.length > 0 || settings.watchMs !== undefined || settings.mask;
+    const issued = resolution.documents.filter((d) => d.issued);
+    const needsParent =
+      leased.length > 0 || issued.length > 0 || settings.watchMs !== undefined || settings.mask;
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 
@@ -97,6 +99,11 @@ export async function runCommand(req: {
       for (const doc of leased) {
         const expires = new Date(Date.now() + (doc.lease?.duration ?? 0) * 1000).toISOString();
         logger.warn(`exec mode: the lease of ${doc.path} is not renewed and expires at ${expires}`);
+      }
+      for (const doc of issued) {
+        logger.warn(
+          `exec mode: the certificate from ${doc.path} is not issued again and expires at ${doc.issued?.expiresAt.toISOString()}`,
+        );
       }
       if (settings.watchMs !== undefined)
         logger.warn('exec mode: --watch has no effect (nothing stays to watch)');
@@ -151,7 +158,8 @@ async function watchHook(
   if (intervalMs === undefined) return undefined;
   const { createWatcher } = await import('../supervise/watch.ts');
   const { documentToken } = await import('../providers/fingerprint.ts');
-  const docs = resolution.documents.filter((d) => !d.lease);
+  // Leased documents are renewed and issued ones issued again; polling them would mint new ones.
+  const docs = resolution.documents.filter((d) => !d.lease && !d.issued);
   return (refresh) => {
     const watcher = createWatcher({
       registry,

@@ -34,6 +34,19 @@ export interface SecretDocument {
   lease?: Lease;
   /** Provider-specific facts that are safe to print (mount type, KV version, ARN). */
   info?: Record<string, string | number | boolean>;
+  /**
+   * Set when the read issued a new credential (a PKI certificate): every read issues another one,
+   * so the document is never polled for changes; it is issued again before `expiresAt`.
+   */
+  issued?: IssuedCredential;
+}
+
+/** A credential a read issued, and when it stops working. */
+export interface IssuedCredential {
+  /** The certificate's notAfter. */
+  expiresAt: Date;
+  /** Serial number (safe to print). */
+  serial?: string;
 }
 
 /** Options of {@link Provider.close}. */

@@ -6,8 +6,28 @@ export interface ParsedOptions {
   encoding?: 'base64';
 }
 
-const OPTION_NAMES: Record<'vault' | 'awssm', string[]> = {
-  vault: ['version'],
+/**
+ * Parameters of a Vault write to an issuing path (PKI `issue/<role>` and `sign/<role>`), sent as
+ * the request body; `key_type` and `key_bits` stay in secrun (the key it generates for `sign/`).
+ */
+export const VAULT_ISSUE_OPTIONS = [
+  'common_name',
+  'alt_names',
+  'ip_sans',
+  'uri_sans',
+  'other_sans',
+  'ttl',
+  'not_after',
+  'exclude_cn_from_sans',
+  'private_key_format',
+  'remove_roots_from_chain',
+  'user_ids',
+  'key_type',
+  'key_bits',
+] as const;
+
+const OPTION_NAMES: Record<'vault' | 'awssm', readonly string[]> = {
+  vault: ['version', ...VAULT_ISSUE_OPTIONS],
   awssm: ['version-stage', 'version-id', 'encoding'],
 };
 
@@ -54,6 +74,13 @@ export function parseOptions(
     if (key === 'encoding') encoding = 'base64';
     else options[key] = value;
   }
+  if (options['version'] !== undefined && Object.keys(options).length > 1) {
+    throw refError(
+      raw,
+      'ref.conflictingOptions',
+      '?version selects a KV version and cannot be combined with issuing parameters; remove one',
+    );
+  }
   if (options['version-stage'] !== undefined && options['version-id'] !== undefined) {
     throw refError(raw, 'ref.conflictingOptions', 'give either version-stage or version-id, not both');
   }
@@ -72,6 +99,14 @@ function checkOptionValue(raw: string, key: string, value: string): void {
   } else if (key === 'version-stage') {
     if (value.length > 256)
       throw refError(raw, 'ref.badVersion', 'version-stage is longer than 256 characters');
+  } else if (key === 'key_type') {
+    if (value !== 'ec' && value !== 'rsa' && value !== 'ed25519')
+      throw refError(raw, 'ref.badOption', 'key_type must be ec, rsa or ed25519');
+  } else if (key === 'key_bits') {
+    if (!/^[1-9][0-9]{0,4}$/.test(value))
+      throw refError(raw, 'ref.badOption', 'key_bits must be a number of bits');
+  } else if ((VAULT_ISSUE_OPTIONS as readonly string[]).includes(key)) {
+    // Vault checks these parameters; secrun passes them on.
   } else if (key === 'version-id') {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
       throw refError(

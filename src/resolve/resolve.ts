@@ -10,6 +10,7 @@ import {
 import type {
   DocumentRequest,
   DocumentResult,
+  IssuedCredential,
   Lease,
   Provider,
   SecretDocument,
@@ -64,6 +65,8 @@ export interface ResolvedDocument {
   lease?: Lease;
   /** Provider facts safe to print (ARN, mount type, KV version). */
   info?: Record<string, string | number | boolean>;
+  /** The read issued a credential (a certificate) that expires; issued again, never polled. */
+  issued?: IssuedCredential;
   /** Duration of the provider's batch read that served this document, in ms. */
   readMs: number;
   /** Variables filled from this document. */
@@ -143,8 +146,9 @@ async function readScheme(
 
 function metadataOf(
   doc: SecretDocument,
-): Pick<ResolvedDocument, 'version' | 'stages' | 'createdAt' | 'lease'> {
-  const meta: Pick<ResolvedDocument, 'version' | 'stages' | 'createdAt' | 'lease'> = {};
+): Pick<ResolvedDocument, 'version' | 'stages' | 'createdAt' | 'lease' | 'issued'> {
+  const meta: Pick<ResolvedDocument, 'version' | 'stages' | 'createdAt' | 'lease' | 'issued'> = {};
+  if (doc.issued) meta.issued = doc.issued;
   if (doc.version !== undefined) meta.version = doc.version;
   if (doc.stages) meta.stages = doc.stages;
   if (doc.createdAt) meta.createdAt = doc.createdAt;
@@ -309,5 +313,7 @@ export function documentFields(doc: ResolvedDocument): Record<string, unknown> {
     leaseId: doc.lease?.id,
     ttl: doc.lease?.duration,
     renewable: doc.lease?.renewable,
+    serial: doc.issued?.serial,
+    notAfter: doc.issued?.expiresAt.toISOString(),
   };
 }

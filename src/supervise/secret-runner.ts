@@ -12,6 +12,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS, SuperviseContext } from './context.ts';
 import { systemClock } from './lease-schedule.ts';
 import { LeaseTracker } from './leases.ts';
 import type { SecretRunnerOptions } from './options.ts';
+import { REISSUE_REASON, ReissueScheduler } from './reissue.ts';
 import { Rereader } from './reread.ts';
 import { revokeAtExit } from './revoke-at-exit.ts';
 import { SecretState } from './secret-state.ts';
@@ -46,6 +47,7 @@ export class SecretRunner {
   readonly #audit: Audit;
   readonly #perVariable: Map<string, OnChange>;
   readonly #leases: LeaseTracker;
+  readonly #reissue: ReissueScheduler;
   readonly #token: TokenKeeper;
   readonly #rereads: Rereader;
   readonly #changes: ChangeScheduler;
@@ -90,12 +92,14 @@ export class SecretRunner {
       if (leased.length > 0) void this.refresh(leased, 'relogin');
     });
     this.#leases = new LeaseTracker(ctx, (key, reason) => void this.refresh([key], reason));
+    this.#reissue = new ReissueScheduler(ctx, (key, reason) => void this.refresh([key], reason));
     this.#secrets = new SecretState(ctx, {
       resolution: opts.resolution,
       entries: opts.entries,
       buildEnv: opts.buildEnv,
       knownSecrets: opts.knownSecrets,
       leases: this.#leases,
+      reissue: this.#reissue,
     });
     this.#rereads = new Rereader(ctx, {
       entries: opts.entries,
@@ -160,7 +164,10 @@ export class SecretRunner {
         ...(this.#masker || o.outputTo ? { output: () => childOutput(this.#masker, o.outputTo) } : {}),
         onSupervisor: (s) => this.#attach(s),
       });
-      for (const doc of this.#secrets.documents.values()) this.#leases.track(doc);
+      for (const doc of this.#secrets.documents.values()) {
+        this.#leases.track(doc);
+        this.#reissue.track(doc);
+      }
       void this.#token.start();
       try {
         stopWatch = o.watch?.((keys) => void this.refresh(keys, 'watch'));
@@ -233,7 +240,8 @@ export class SecretRunner {
       variables: plan.variables,
       reason,
     });
-    const expiring = reason.includes('lease') || reason.includes('relogin');
+    const expiring =
+      reason.includes('lease') || reason.includes('relogin') || reason.includes(REISSUE_REASON);
     switch (plan.action) {
       case 'ignore':
         log[expiring ? 'warn' : 'info'](

@@ -10,6 +10,7 @@ import { changedVariables } from './change-plan.ts';
 import type { SuperviseContext } from './context.ts';
 import type { LeaseTracker } from './leases.ts';
 import { mergeRead } from './merge-read.ts';
+import type { ReissueScheduler } from './reissue.ts';
 
 export interface SecretStateOptions {
   /** The boot resolution. */
@@ -20,6 +21,8 @@ export interface SecretStateOptions {
   /** Every secret value read gets added here. */
   knownSecrets: Set<string> | undefined;
   leases: LeaseTracker;
+  /** Schedules the next issue of documents that issued a certificate. */
+  reissue?: Pick<ReissueScheduler, 'track'>;
 }
 
 /** What a re-read changed in the environment of the next child start. */
@@ -80,8 +83,11 @@ export class SecretState {
     if (env === undefined) return undefined;
     const expiries: number[] = [];
     for (const doc of merged.documents) {
-      const replaced = this.#o.leases.replace(this.#docs.get(doc.key), doc);
+      const old = this.#docs.get(doc.key);
+      const replaced = this.#o.leases.replace(old, doc);
       if (replaced?.expiresAt !== undefined) expiries.push(replaced.expiresAt);
+      if (old?.issued) expiries.push(old.issued.expiresAt.getTime());
+      this.#o.reissue?.track(doc);
       this.#docs.set(doc.key, doc);
       audit.record('secret.reread', {
         ok: true,

@@ -3,16 +3,26 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** `openssl verify -CAfile <ca>` on `cert` (with `purpose`, e.g. sslserver): ok and what it said. */
+/**
+ * `openssl verify -CAfile <ca>` on `cert` (with `purpose`, e.g. sslserver, and `at`, the time in
+ * ms to verify at, for certificates issued on a test clock): ok and what it said.
+ */
 export function opensslVerify(
   caPem: string,
   certPem: string,
   purpose?: string,
+  at?: number,
 ): { ok: boolean; text: string } {
   const dir = mkdtempSync(join(tmpdir(), 'secrun-pki-'));
   try {
     writeFileSync(join(dir, 'ca.pem'), caPem);
-    const args = ['verify', '-CAfile', join(dir, 'ca.pem'), ...(purpose ? ['-purpose', purpose] : [])];
+    const args = [
+      'verify',
+      '-CAfile',
+      join(dir, 'ca.pem'),
+      ...(purpose ? ['-purpose', purpose] : []),
+      ...(at !== undefined ? ['-attime', String(Math.floor(at / 1000))] : []),
+    ];
     const r = spawnSync('openssl', args, { input: certPem });
     const text = `${r.stdout}${r.stderr}`;
     return { ok: r.status === 0 && /: OK/.test(text), text };

@@ -5,6 +5,7 @@ import { mapVaultError } from './error-map.ts';
 import { kv2Document, kvGone } from './kv-document.ts';
 import { kvV2DataPath, type MountCache, type MountInfo } from './kv-mounts.ts';
 import { normalizeVaultPath } from './path.ts';
+import { issueCertificate, issuingPath, writeParams } from './pki-issue.ts';
 
 /** Reads a batch of Vault documents; the caller authenticates first. */
 export type VaultDocumentReader = (
@@ -14,8 +15,9 @@ export type VaultDocumentReader = (
 
 /**
  * Reads documents: each key once, KV v2 through its data path (one read per document and
- * version, however the path was spelt), anything else as is, with its lease. Every failure is a
- * per-key SecrunError in the result map.
+ * version, however the path was spelt), PKI `issue/<role>` and `sign/<role>` by one write each
+ * (the only writes: any other path with parameters is refused), anything else as is, with its
+ * lease. Every failure is a per-key SecrunError in the result map.
  */
 export function createDocumentReader(client: VaultClient, mounts: MountCache): VaultDocumentReader {
   const readKv2 = async (
@@ -54,6 +56,22 @@ export function createDocumentReader(client: VaultClient, mounts: MountCache): V
       throw new RefError(`version must be a whole number, got "${version}"`, 'vault.badVersion', { path });
     }
     const mount = await mounts.resolve(path, signal);
+    const issuing = issuingPath(mount, path);
+    if (issuing) {
+      const doc = await issueCertificate(client, req, path, issuing, signal);
+      doc.info = infoOf(mount);
+      return doc;
+    }
+    const params = Object.keys(writeParams(req.options));
+    if (params.length > 0) {
+      throw new RefError(
+        mount
+          ? `${params.join(', ')} ${params.length === 1 ? 'is a parameter' : 'are parameters'} for issuing paths (issue/<role> or sign/<role> on a pki mount); ${path} is on a ${mount.type} mount and is read, never written`
+          : `${params.join(', ')} ${params.length === 1 ? 'is a parameter' : 'are parameters'} for issuing paths, and the mounts preflight for ${path} is denied, so secrun cannot tell it is one; grant read on sys/internal/ui/mounts/${path}`,
+        'vault.notIssuing',
+        { path },
+      );
+    }
     if (mount?.kvVersion === 2) {
       // `secret/app/db` and `secret/data/app/db` are one document on KV v2: read it once per batch.
       const key = `${kvV2DataPath(mount.path, path)}?${version ?? ''}`;
