@@ -7,6 +7,8 @@ export const ExitCode = {
   unavailable: 69,
   permission: 77,
   config: 78,
+  /** `secrun check` with --max-age / --min-validity found a secret too old or a certificate expiring. */
+  findings: 79,
   notExecutable: 126,
   notFound: 127,
 } as const;

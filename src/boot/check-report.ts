@@ -1,6 +1,7 @@
 import type { ProviderCheck } from '../providers/provider.ts';
 import { isTemplatePart, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
+import type { Hygiene } from './hygiene.ts';
 
 /** One row of `secrun check`: never a value. */
 export interface CheckRow {
@@ -20,19 +21,27 @@ export interface CheckRow {
 
 /** The `secrun check --json` document. */
 export interface CheckData {
-  ok: true;
+  /** False when the hygiene review has findings (exit 79). */
+  ok: boolean;
   secrets: number;
   documents: number;
   providers: string[];
   variables: CheckRow[];
   /** Variables built from templates, with their references in order (never the template text). */
   templates?: Array<{ variable: string; references: string[] }>;
+  /** Ages, certificate expiries and findings (`--max-age`, `--min-validity`). */
+  hygiene?: Hygiene;
   /** Each provider's connection, auth and certificate facts under its key (`vault`). */
   [provider: string]: unknown;
 }
 
 /** Builds the value-free report from a resolution. */
-export function checkReport(resolution: Resolution, now: Date, checks: ProviderCheck[] = []): CheckData {
+export function checkReport(
+  resolution: Resolution,
+  now: Date,
+  checks: ProviderCheck[] = [],
+  hygiene?: Hygiene,
+): CheckData {
   const variables = resolution.variables.map((v): CheckRow => {
     const row: CheckRow = { variable: variableOf(v.variable), ref: v.ref, provider: v.provider };
     if (isTemplatePart(v.variable)) row.template = true;
@@ -53,7 +62,7 @@ export function checkReport(resolution: Resolution, now: Date, checks: ProviderC
     if (row.template) templates.set(row.variable, [...(templates.get(row.variable) ?? []), row.ref]);
   }
   return {
-    ok: true,
+    ok: (hygiene?.findings.length ?? 0) === 0,
     secrets: variables.length,
     documents: resolution.documents.length,
     providers: [...new Set(resolution.documents.map((d) => d.scheme))],
@@ -62,6 +71,7 @@ export function checkReport(resolution: Resolution, now: Date, checks: ProviderC
       ? { templates: [...templates].map(([variable, references]) => ({ variable, references })) }
       : {}),
     ...Object.fromEntries(checks.map((c) => [c.key, c.facts])),
+    ...(hygiene ? { hygiene } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import { ExitCode, ResolveError, toSecrunError } from '../base/errors.ts';
 import type { CheckCliOptions, CliIo } from '../cli-options.ts';
-import type { ProviderCheck } from '../providers/provider.ts';
+import type { ProviderCheck, SecretDates } from '../providers/provider.ts';
 import { leaseIds, type Resolution } from '../resolve/resolve.ts';
+import { buildHygiene, describeDocuments, formatHygiene } from './hygiene.ts';
 import {
   createRegistry,
   fallbackLogger,
@@ -22,6 +23,7 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
     const registry = createRegistry(prepared.settings, io, logger);
     let resolution: Resolution;
     const checks: ProviderCheck[] = [];
+    let dates: Map<string, SecretDates>;
     try {
       resolution = await resolveWithDeadline(prepared, registry, logger, io);
       const signal = AbortSignal.timeout(prepared.settings.timeoutMs);
@@ -29,6 +31,7 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
         const facts = await provider.checkFacts?.(signal);
         if (facts) checks.push(facts);
       }
+      dates = await describeDocuments(resolution.documents, registry, signal, logger);
       // check launches nothing: the dynamic credentials it minted are handed back at once.
       await revokeLeases(registry, leaseIds(resolution.documents), logger);
     } catch (err) {
@@ -41,9 +44,30 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
       await registry.closeAll();
     }
     const { formatCheckTable, checkReport } = await import('./check-report.ts');
-    const data = checkReport(resolution, new Date(), checks);
-    const text = [formatCheckTable(data), ...checks.map((c) => c.text)].join('\n');
+    const now = new Date();
+    const hygiene = buildHygiene({
+      resolution,
+      dates,
+      providerCertificates: checks.flatMap((c) => c.certificates ?? []),
+      now,
+      ...(prepared.settings.maxAgeMs !== undefined ? { maxAgeMs: prepared.settings.maxAgeMs } : {}),
+      ...(prepared.settings.minValidityMs !== undefined
+        ? { minValidityMs: prepared.settings.minValidityMs }
+        : {}),
+    });
+    const data = checkReport(resolution, now, checks, hygiene);
+    const review = formatHygiene(hygiene);
+    const text = [formatCheckTable(data), ...checks.map((c) => c.text), ...(review ? [review] : [])].join(
+      '\n',
+    );
     io.stdout(opts.json ? `${JSON.stringify(data, null, 2)}\n` : text);
+    if (hygiene.findings.length > 0) {
+      const n = hygiene.findings.length;
+      logger.error(
+        `check found ${n} hygiene ${n === 1 ? 'finding' : 'findings'}; exiting ${ExitCode.findings}`,
+      );
+      return ExitCode.findings;
+    }
     return ExitCode.ok;
   } catch (err) {
     if (opts.json) {

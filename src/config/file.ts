@@ -104,7 +104,12 @@ function valueProblems(config: ConfigFile): SchemaProblem[] {
     }
   };
   for (const o of OPTIONS) {
-    const parse = o.kind === 'duration' ? parseDuration : o.kind === 'onChange' ? parseOnChange : undefined;
+    const parse =
+      o.kind === 'duration'
+        ? (v: string | number) => parseDuration(v, o.maxMs)
+        : o.kind === 'onChange'
+          ? parseOnChange
+          : undefined;
     if (o.file === undefined || parse === undefined) continue;
     const path = o.file.split('.');
     check(

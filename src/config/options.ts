@@ -50,12 +50,17 @@ export interface OptionSpec {
   file?: string;
   /** A regular expression a `string` value must match (checked by the schema). */
   pattern?: string;
+  /** Longest `duration` accepted, in ms; default the longest timer (about 24 days). */
+  maxMs?: number;
 }
 
 /** Commands that read settings. */
 export type Command = 'run' | 'check';
 
 const RUN: readonly Command[] = ['run'];
+const CHECK: readonly Command[] = ['check'];
+/** 3650 days: `--max-age` and `--min-validity` are compared, never waited for. */
+const SPAN_MS = 3650 * 86_400_000;
 
 export const MODES = ['exec', 'supervise', 'auto'] as const;
 export const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -230,6 +235,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     file: 'audit',
     pattern: '^(stderr|stdout|fd:[0-9]+)$',
     help: 'audit stream (JSON lines): stderr, stdout or fd:N',
+  },
+  {
+    setting: 'maxAgeMs',
+    kind: 'duration',
+    maxMs: SPAN_MS,
+    flag: 'max-age',
+    arg: '<duration>',
+    commands: CHECK,
+    env: 'MAX_AGE',
+    file: 'check.max_age',
+    help: 'fail (exit 79) when a secret was last changed longer ago than this, e.g. 90d',
+  },
+  {
+    setting: 'minValidityMs',
+    kind: 'duration',
+    maxMs: SPAN_MS,
+    flag: 'min-validity',
+    arg: '<duration>',
+    commands: CHECK,
+    env: 'MIN_VALIDITY',
+    file: 'check.min_validity',
+    help: 'fail (exit 79) when a certificate expires sooner than this, e.g. 14d',
   },
   {
     setting: 'vault.address',

@@ -64,6 +64,10 @@ export interface Settings {
   splayMs: number;
   /** Revoke leases and the login token when done (false with `--no-revoke`). */
   revoke: boolean;
+  /** `secrun check`: a secret last changed longer ago than this is a finding (exit 79). */
+  maxAgeMs?: number;
+  /** `secrun check`: a certificate that expires sooner than this is a finding (exit 79). */
+  minValidityMs?: number;
   /** Audit stream target: `stderr`, `stdout` or `fd:N`; undefined = none. */
   audit?: string;
   allowInsecureHttp: boolean;
@@ -170,7 +174,7 @@ function apply(
       if (invert) value = !value;
       break;
     case 'duration':
-      value = wrap(source, what, () => parseDuration(raw as string | number));
+      value = wrap(source, what, () => parseDuration(raw as string | number, o.maxMs));
       break;
     case 'enum':
       value = oneOf(source, what, text(), o.choices ?? []);

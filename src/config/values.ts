@@ -12,15 +12,19 @@ export type OnChange =
   | { action: 'exit' }
   | { action: 'ignore' };
 
-const MAX_DURATION_MS = 2 ** 31 - 1;
+/** The longest timer Node allows: 2^31-1 ms, about 24 days (the default limit of a duration). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The limit of durations that are compared, never waited for (`--max-age`): 3650 days. */
+export const MAX_SPAN_MS = 3650 * 86_400_000;
 
 /**
  * Parses a duration into milliseconds (grammar: base/duration.ts): `90` is seconds, `500ms`,
- * `30s`, `1h30m`, `7d`. At most 2^31-1 ms (about 24 days, the longest timer Node allows).
+ * `30s`, `1h30m`, `7d`. At most `maxMs`: by default 2^31-1 ms (about 24 days, the longest timer
+ * Node allows); {@link MAX_SPAN_MS} for durations that are only compared (ages, validity).
  *
  * @throws Error with a message saying what is accepted (callers wrap it in Config/UsageError).
  */
-export function parseDuration(text: string | number): number {
+export function parseDuration(text: string | number, maxMs: number = MAX_TIMER_MS): number {
   const parsed = durationMs(text);
   if (parsed === undefined || (typeof text === 'string' && /[nuµ]s/.test(text))) {
     throw new Error(
@@ -28,7 +32,10 @@ export function parseDuration(text: string | number): number {
     );
   }
   const ms = Math.round(parsed);
-  if (ms > MAX_DURATION_MS) throw new Error(`is too long (at most 596h, about 24 days), got ${String(text)}`);
+  if (ms > maxMs) {
+    const limit = maxMs === MAX_TIMER_MS ? '596h, about 24 days' : `${Math.floor(maxMs / 86_400_000)}d`;
+    throw new Error(`is too long (at most ${limit}), got ${String(text)}`);
+  }
   return ms;
 }
 

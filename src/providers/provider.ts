@@ -49,6 +49,16 @@ export interface IssuedCredential {
   serial?: string;
 }
 
+/** What a provider's metadata says about when a secret changed. */
+export interface SecretDates {
+  /** The secret (not the version) was created. */
+  createdAt?: Date;
+  /** The secret last changed (KV v2 `updated_time`, Secrets Manager `LastChangedDate`). */
+  updatedAt?: Date;
+  /** Secrets Manager `LastRotatedDate`. */
+  rotatedAt?: Date;
+}
+
 /** Options of {@link Provider.close}. */
 export interface CloseOptions {
   keepToken?: boolean;
@@ -78,6 +88,12 @@ export interface Provider {
    */
   probe?(request: DocumentRequest, signal: AbortSignal): Promise<string | undefined>;
   /**
+   * When the secret was created and last changed, from its metadata only (KV v2
+   * `<mount>/metadata/<path>`, Secrets Manager `DescribeSecret`): never reads the value. Resolves
+   * undefined when the backend keeps no such dates for this document or may not show them.
+   */
+  describe?(request: DocumentRequest, signal: AbortSignal): Promise<SecretDates | undefined>;
+  /**
    * Releases connections and timers. By default also revokes a token the provider obtained by
    * logging in; `keepToken` leaves it valid (exec mode with dynamic leases: revoking the token
    * would revoke the leases the child is using).
@@ -100,6 +116,17 @@ export interface ProviderCheck {
   facts: object;
   /** The same for people, a few lines. */
   text: string;
+  /** Certificates the provider itself uses (TLS CA, client certificate), for `--min-validity`. */
+  certificates?: ProviderCertificate[];
+}
+
+/** A certificate a provider uses, as `check --min-validity` judges it. */
+export interface ProviderCertificate {
+  /** What it is, e.g. `Vault client certificate /etc/vault/client.pem`. */
+  label: string;
+  subject: string;
+  /** ISO time. */
+  notAfter: string;
 }
 
 /** Result of renewing a lease or the agent's token. */

@@ -25,7 +25,7 @@ import type { Logger } from '../../base/log.ts';
 import { parseRetryAfter, type RetryDecision, withRetry } from '../../base/retry.ts';
 import { DELETED_TOKEN, NO_STAGE_TOKEN, PINNED_TOKEN, stageOf } from '../fingerprint.ts';
 import { isTlsErrorCode } from '../net.ts';
-import type { DocumentRequest, DocumentResult, Provider, SecretDocument } from '../provider.ts';
+import type { DocumentRequest, DocumentResult, Provider, SecretDates, SecretDocument } from '../provider.ts';
 
 /** Static AWS credentials, as the SDK takes them. */
 export interface AwsStaticCredentials {
@@ -773,6 +773,23 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
         throw mapError(err, req, signal);
       }
       return describeToken(out, stageOf(req.options));
+    },
+    async describe(req, signal) {
+      let out: DescribeSecretCommandOutput;
+      try {
+        const client = clientFor(regionFor(req));
+        out = await retrying('DescribeSecret', signal, () =>
+          client.send(new DescribeSecretCommand({ SecretId: req.path }), { abortSignal: signal }),
+        );
+      } catch (err) {
+        if (asAwsError(err).name === 'AccessDeniedException') return undefined;
+        throw mapError(err, req, signal);
+      }
+      const dates: SecretDates = {};
+      if (out.CreatedDate instanceof Date) dates.createdAt = out.CreatedDate;
+      if (out.LastChangedDate instanceof Date) dates.updatedAt = out.LastChangedDate;
+      if (out.LastRotatedDate instanceof Date) dates.rotatedAt = out.LastRotatedDate;
+      return dates;
     },
     async close() {
       for (const client of clients.values()) client.destroy();

@@ -1,6 +1,7 @@
 import { InternalError } from '../../base/errors.ts';
 import { buildCheckInfo, formatVaultCheck } from './check.ts';
 import { VaultClient } from './client.ts';
+import { createVaultDescribe } from './describe.ts';
 import { createDocumentReader } from './documents.ts';
 import { readVaultSettings } from './env-settings.ts';
 import { mapVaultError } from './error-map.ts';
@@ -62,6 +63,7 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
   const mounts = new MountCache(mountLookup(client));
   const probeDocument = createVaultProbe({ client, mounts, logger: opts.logger });
   const readDocuments = createDocumentReader(client, mounts);
+  const describeDocument = createVaultDescribe({ client, mounts });
   const session = createVaultSession(client, authenticate);
   let closed = false;
   const assertOpen = () => {
@@ -84,6 +86,12 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
       return probeDocument(req, signal);
     },
 
+    async describe(req, signal) {
+      assertOpen();
+      await authenticate(signal);
+      return describeDocument(req, signal);
+    },
+
     async readAll(requests, signal) {
       assertOpen();
       await authenticate(signal);
@@ -100,7 +108,12 @@ export function createVaultProvider(opts: VaultProviderOptions): VaultProvider {
 
     async checkFacts(signal) {
       const info = await this.checkInfo(signal);
-      return { key: 'vault', facts: info, text: formatVaultCheck(info) };
+      const certificates = info.certificates.map((c) => ({
+        label: `Vault ${c.role === 'ca' ? 'CA' : 'client'} certificate ${c.file}`,
+        subject: c.subject,
+        notAfter: c.notAfter,
+      }));
+      return { key: 'vault', facts: info, text: formatVaultCheck(info), certificates };
     },
 
     async checkInfo(signal, now = new Date()) {
