@@ -2,6 +2,7 @@
 // builds write, the manifests parse, and the entrypoint lines run secrun ($SECRUN_BIN; the
 // executable copied alone into an empty directory) against the dev servers.
 import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { ARTIFACTS } from '../../.ci/build/bundle.ts';
 import { type DevServers, startDevServers } from '../../src/dev/index.ts';
 import { parseRef } from '../../src/refs/parse.ts';
 import { BIN, childReport, FIXTURES, IS_EXECUTABLE, NODE, ROOT, runSecrun } from '../helpers/cli.ts';
+import { opensslVerify } from '../helpers/pki.ts';
 
 const EXAMPLES = `${ROOT}examples/`;
 const read = (name: string): string => readFileSync(`${EXAMPLES}${name}`, 'utf8');
@@ -211,5 +213,43 @@ describe('examples/kubernetes.yaml', () => {
       docs.flatMap((d) => d.errors),
       [],
     );
+  });
+});
+
+describe('examples/spring-boot-mtls', () => {
+  const app = parseYaml(read('spring-boot-mtls/application.yaml')) as {
+    spring: { ssl: { bundle: { pem: Record<string, Record<string, Record<string, string>>> } } };
+    server: { ssl: { bundle: string; 'client-auth': string } };
+  };
+  const config = parseYaml(read('spring-boot-mtls/secrun.yaml')) as { env: Record<string, string> };
+
+  test('when Spring Boot reads the bundle then every placeholder is a variable secrun sets, from one issued document', () => {
+    const bundle = app.spring.ssl.bundle.pem[app.server.ssl.bundle];
+    assert.ok(bundle, 'server.ssl.bundle names the PEM bundle');
+    const placeholders = [
+      bundle.keystore?.certificate,
+      bundle.keystore?.['private-key'],
+      bundle.truststore?.certificate,
+    ];
+    const names = placeholders.map((p) => /^\$\{([A-Z_]+)\}$/.exec(p ?? '')?.[1] ?? '');
+    for (const name of names) assert.ok(config.env[name], `${name} is set by secrun.yaml`);
+    const keys = new Set(names.map((n) => parseRef(config.env[n] ?? '').documentKey));
+    assert.equal(keys.size, 1, 'certificate, key and CA come from one request');
+    assert.equal(app.server.ssl['client-auth'], 'need');
+  });
+
+  test('when the service starts then it gets a certificate for its name, its key, and the CA that verifies it', async () => {
+    const env = { PATH: '/usr/bin:/bin', HOME: '/nonexistent-home', ...dev.env };
+    const r = await runSecrun(
+      ['run', '--config', `${EXAMPLES}spring-boot-mtls/secrun.yaml`, '--', NODE, `${FIXTURES}print-env.mjs`],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const child = childReport(r.stdout).env;
+    const cert = new X509Certificate(child['TLS_CERTIFICATE'] ?? '');
+    assert.equal(cert.subject, 'CN=payments.svc.cluster.local');
+    assert.ok(cert.checkPrivateKey(createPrivateKey(child['TLS_PRIVATE_KEY'] ?? '')));
+    const verdict = opensslVerify(child['TLS_CA'] ?? '', child['TLS_CERTIFICATE'] ?? '', 'sslserver');
+    assert.ok(verdict.ok, verdict.text);
   });
 });
