@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
 import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
+import { catchBootSignals } from './boot/stop-signals.ts';
 import { envText, flagsOf, flagText } from './config/options.ts';
 import { hardenProcess } from './launch/exec.ts';
 
@@ -194,6 +195,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 /** Entry point used by bin/secrun.js: the only place that exits. */
 export async function main(): Promise<void> {
   hardenProcess();
+  // As early as possible: as PID 1 a stop signal without a listener is dropped, and outside PID 1
+  // it would kill the agent before it could revoke what it minted.
+  if (process.argv[2] === 'run') catchBootSignals();
   const io: CliIo = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

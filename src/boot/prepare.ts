@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { showDuration, startDeadline } from '../base/deadline.ts';
 import { ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
 import { createLogger, type Logger } from '../base/log.ts';
 import type { CliIo, CommonCliOptions } from '../cli-options.ts';
@@ -6,6 +7,7 @@ import { loadConfig, resolveSettings, type Settings } from '../config/index.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
 import { type CollectedRefs, collectRefs, templateEntries } from '../refs/index.ts';
 import { leaseIds, type Resolution, type ResolveEntry, resolveAll } from '../resolve/resolve.ts';
+import { onBootStop } from './stop-signals.ts';
 
 /** Everything both `run` and `check` prepare before the first network call. */
 export interface Prepared {
@@ -81,7 +83,9 @@ export async function resolveWithDeadline(
 ): Promise<Resolution> {
   const { settings, collected } = prepared;
   const started = performance.now();
-  const signal = AbortSignal.timeout(settings.timeoutMs);
+  const deadline = startDeadline(settings.timeoutMs, `--timeout ${showDuration(settings.timeoutMs)}`);
+  const unsubscribe = onBootStop((sig) => deadline.stop(`stopped by ${sig}`));
+  const signal = deadline.signal;
   let resolution: Resolution;
   try {
     resolution = await resolveAll(
@@ -95,6 +99,9 @@ export async function resolveWithDeadline(
       throw new ResolveError([...collected.failures, ...err.failures], { leaseIds: err.leaseIds });
     }
     throw err;
+  } finally {
+    unsubscribe();
+    deadline.dispose();
   }
   if (collected.failures.length > 0) {
     throw new ResolveError(collected.failures, { leaseIds: leaseIds(resolution.documents) });

@@ -1,14 +1,15 @@
 import type { Audit } from '../base/audit.ts';
 import { createAudit } from '../base/audit.ts';
-import { ResolveError, UsageError } from '../base/errors.ts';
+import { ResolveError, SecrunError, UsageError } from '../base/errors.ts';
 import type { Logger } from '../base/log.ts';
 import type { CliIo, RunCliOptions } from '../cli-options.ts';
 import type { Settings } from '../config/index.ts';
 import { execReplace, resolveCommand } from '../launch/exec.ts';
+import { signalNumber } from '../launch/signals.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { renderValues, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
-import { documentFields } from '../resolve/resolve.ts';
+import { documentFields, leaseIds } from '../resolve/resolve.ts';
 import { buildChildEnv, DEFAULT_AGENT_CREDENTIALS } from './child-env.ts';
 import {
   createRegistry,
@@ -19,6 +20,17 @@ import {
   resolveWithDeadline,
   revokeLeases,
 } from './prepare.ts';
+import { bootStopReceived, catchBootSignals, releaseBootSignals } from './stop-signals.ts';
+
+/** A stop signal during boot: the command is not started; exit 128+n as the shell would. */
+function stoppedError(sig: NodeJS.Signals): SecrunError {
+  return new SecrunError(
+    'boot.stopped',
+    128 + signalNumber(sig),
+    `stopped by ${sig} before the command started; what was minted is revoked and the command was not started`,
+    { signal: sig },
+  );
+}
 
 /** `secrun run`: preflight, resolve, build the environment, exec or supervise. Returns the exit code. */
 export async function runCommand(req: {
@@ -29,6 +41,8 @@ export async function runCommand(req: {
 }): Promise<number> {
   const { io } = req;
   let logger = fallbackLogger(io, req.opts);
+  catchBootSignals();
+  let handedOver = false;
   try {
     const prepared = prepare(req.opts, io);
     logger = prepared.logger;
@@ -49,8 +63,17 @@ export async function runCommand(req: {
     } catch (err) {
       if (err instanceof ResolveError) await revokeLeases(registry, err.leaseIds, logger);
       await registry.closeAll();
-      throw err;
+      const sig = bootStopReceived();
+      throw sig ? stoppedError(sig) : err;
     }
+    // A stop signal after the reads: hand back what was minted, start nothing.
+    const abandonIfStopped = async (): Promise<void> => {
+      const sig = bootStopReceived();
+      if (!sig) return;
+      await revokeLeases(registry, leaseIds(resolution.documents), logger);
+      await registry.closeAll();
+      throw stoppedError(sig);
+    };
 
     const providers = await registry.providers();
     const consumed = providers.flatMap((p) => p.consumedVariables?.() ?? []);
@@ -107,6 +130,7 @@ export async function runCommand(req: {
       }
       if (settings.watchMs !== undefined)
         logger.warn('exec mode: --watch has no effect (nothing stays to watch)');
+      await abandonIfStopped();
       // Revoking the login token would revoke the leases the child is about to use.
       await registry.closeAll({ keepToken: leased.length > 0 });
       if (session && login?.owned && leased.length === 0) {
@@ -122,7 +146,10 @@ export async function runCommand(req: {
 
     // Loaded on demand: exec mode never pays for execa and the lease machinery (boot time).
     const { superviseChild } = await import('../supervise/secret-runner.ts');
-    const exit = await superviseChild({
+    const watch = await watchHook(settings, resolution, registry, logger);
+    await abandonIfStopped();
+    // The runner installs its own signal listeners synchronously, before its first await.
+    const running = superviseChild({
       file,
       argv0: req.command,
       args: req.args,
@@ -138,12 +165,17 @@ export async function runCommand(req: {
       audit,
       isTty: io.stdinIsTty,
       knownSecrets: known,
-      watch: await watchHook(settings, resolution, registry, logger),
+      watch,
     });
+    handedOver = true;
+    releaseBootSignals();
+    const exit = await running;
     logger.debug('child exited', { exitCode: exit.exitCode, signal: exit.signal ?? undefined });
     return exit.exitCode;
   } catch (err) {
     return report(err, logger);
+  } finally {
+    if (!handedOver) releaseBootSignals();
   }
 }
 

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import {
   BatchGetSecretValueCommand,
@@ -22,10 +23,13 @@ import {
   UnavailableError,
 } from '../../base/errors.ts';
 import type { Logger } from '../../base/log.ts';
+import { createLimiter, MAX_CONCURRENT_REQUESTS } from '../../base/limit.ts';
 import { parseRetryAfter, type RetryDecision, withRetry } from '../../base/retry.ts';
+import { createRetryAnnouncer } from '../../base/retry-log.ts';
 import { DELETED_TOKEN, NO_STAGE_TOKEN, PINNED_TOKEN, stageOf } from '../fingerprint.ts';
 import { isTlsErrorCode } from '../net.ts';
 import type { DocumentRequest, DocumentResult, Provider, SecretDates, SecretDocument } from '../provider.ts';
+import { capResponseBodies, ResponseTooLargeError } from './body-cap.ts';
 
 /** Static AWS credentials, as the SDK takes them. */
 export interface AwsStaticCredentials {
@@ -55,6 +59,10 @@ export interface SecretsManagerProviderOptions {
   requestTimeoutMs?: number;
   /** Retry tuning (tests); defaults are those of `withRetry`. */
   retry?: { maxAttempts?: number; baseMs?: number; capMs?: number };
+  /** Requests in flight at once (default {@link MAX_CONCURRENT_REQUESTS}); the rest queue. */
+  maxConcurrent?: number;
+  /** Largest response body accepted (default 8 MiB, see `MAX_RESPONSE_BYTES`). */
+  maxResponseBytes?: number;
 }
 
 /** At most this many ids per BatchGetSecretValue call (API limit). */
@@ -230,6 +238,20 @@ export function classifyAwsError(err: unknown): RetryDecision {
   return { retry: false };
 }
 
+/** What a retryable Secrets Manager failure was, in words after "Secrets Manager at <endpoint>". */
+function awsWaitReason(err: unknown): string {
+  const e = asAwsError(err);
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 429 || (e.name !== undefined && THROTTLING.has(e.name))) {
+    return `is throttling requests (${e.name ?? status})`;
+  }
+  if (status !== undefined) return `answered ${status} (${e.name ?? 'error'})`;
+  if (e.code === 'ECONNREFUSED') return 'refused the connection';
+  if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return 'closed the connection';
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return 'could not be found (DNS)';
+  return `could not be reached (${e.code ?? e.name ?? 'network error'})`;
+}
+
 function msHeader(value: string | undefined): number | undefined {
   if (!value || !/^\d+$/.test(value.trim())) return undefined;
   return Number(value.trim());
@@ -359,6 +381,12 @@ function tlsHint(code: string): string {
   return 'the certificate is not signed by a trusted CA; set AWS_CA_BUNDLE to the PEM file of the CA that signed it, or check the endpoint (verification cannot be turned off; NODE_TLS_REJECT_UNAUTHORIZED is ignored)';
 }
 
+function limitText(err: unknown): string {
+  const limit = (err as { limit?: unknown }).limit;
+  const bytes = typeof limit === 'number' ? limit : 8 * 1024 * 1024;
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
+
 /** Where a Secrets Manager call went, for error messages. */
 export interface AwsErrorContext {
   /** The endpoint (origin only) or the default AWS host for the region. */
@@ -379,6 +407,14 @@ export function mapAwsError(
   const e = asAwsError(err);
   const id = req.path;
   if (err instanceof SecrunError) return err;
+  if (err instanceof ResponseTooLargeError || e.name === 'ResponseTooLargeError') {
+    const where = ctx.endpoint ? ` from ${ctx.endpoint}` : '';
+    return new UnavailableError(
+      `the response${where} reading ${id} is larger than a Secrets Manager answer can be (over ${limitText(err)}); is the endpoint a Secrets Manager API?`,
+      'awssm.responseTooLarge',
+      { path: id },
+    );
+  }
   const tlsCode = tlsErrorCode(err);
   if (tlsCode !== undefined && e.$metadata?.httpStatusCode === undefined) {
     const where = ctx.endpoint ? ` at ${ctx.endpoint}` : '';
@@ -505,7 +541,7 @@ export function awsTlsOptions(
 ): https.AgentOptions {
   const opts: https.AgentOptions = {
     keepAlive: true,
-    maxSockets: 50,
+    maxSockets: MAX_CONCURRENT_REQUESTS,
     minVersion: 'TLSv1.2',
     rejectUnauthorized: true,
   };
@@ -593,6 +629,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
         maxAttempts: 1,
         requestHandler: {
           httpsAgent: new https.Agent(tlsOptions),
+          httpAgent: new http.Agent({ keepAlive: true, maxSockets: MAX_CONCURRENT_REQUESTS }),
           connectionTimeout: opts.connectionTimeoutMs ?? 5000,
           requestTimeout: opts.requestTimeoutMs ?? 15000,
           throwOnRequestTimeout: true,
@@ -602,6 +639,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       if (endpoint) config.endpoint = endpoint;
       if (credentials) config.credentials = credentials;
       client = new SecretsManagerClient(config);
+      capResponseBodies(client.config.requestHandler, opts.maxResponseBytes);
       clients.set(key, client);
     }
     return client;
@@ -615,12 +653,16 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
     return mapAwsError(err, req, signal, { endpoint: endpointLabel(endpoint, regionFor(req)) });
   }
 
+  const limit = createLimiter(opts.maxConcurrent ?? MAX_CONCURRENT_REQUESTS);
+  const announce = createRetryAnnouncer(logger);
+  const where = endpointLabel(endpoint, opts.region ?? (env.AWS_REGION || undefined));
+
   function retrying<T>(op: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
+    return withRetry(() => limit(fn), {
       ...opts.retry,
       signal,
       classify: classifyAwsError,
-      onRetry: (err, attempt, waitMs) => {
+      onRetry: (err, attempt, waitMs, leftMs) => {
         const e = asAwsError(err);
         logger.debug('secrets manager: retrying', {
           op,
@@ -629,6 +671,8 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
           code: e.name ?? e.code,
           status: statusOf(err),
         });
+        const at = where ? `Secrets Manager at ${where}` : 'Secrets Manager';
+        announce(`${at} ${awsWaitReason(err)}`, waitMs, leftMs);
       },
     });
   }

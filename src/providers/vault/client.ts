@@ -1,8 +1,10 @@
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { createLimiter, MAX_CONCURRENT_REQUESTS } from '../../base/limit.ts';
 import type { Logger } from '../../base/log.ts';
 import { collectStrings } from '../../base/redact.ts';
 import { parseRetryAfter, withRetry } from '../../base/retry.ts';
+import { createRetryAnnouncer } from '../../base/retry-log.ts';
 import { isLoopbackHost } from '../net.ts';
 import { certificateFacts, type VaultCertFact } from './cert-facts.ts';
 import type { VaultSettings } from './env-settings.ts';
@@ -64,6 +66,8 @@ export interface VaultClientOptions {
    * text. The client adds the tokens and credentials it sends and the values it reads.
    */
   knownSecrets?: Set<string>;
+  /** Requests in flight at once (default {@link MAX_CONCURRENT_REQUESTS}); the rest queue. */
+  maxConcurrent?: number;
 }
 
 /**
@@ -79,12 +83,16 @@ export class VaultClient {
   readonly #tlsOptions: https.AgentOptions;
   readonly #certs: TlsCertSource[];
   readonly #known: Set<string>;
+  readonly #limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  readonly #announce: ReturnType<typeof createRetryAnnouncer>;
 
   constructor(settings: VaultSettings, opts: VaultClientOptions) {
     this.settings = settings;
     this.#known = opts.knownSecrets ?? new Set();
     this.#logger = opts.logger;
     this.#retry = opts.retry ?? {};
+    this.#limit = createLimiter(opts.maxConcurrent ?? MAX_CONCURRENT_REQUESTS);
+    this.#announce = createRetryAnnouncer(opts.logger);
     const material = loadTlsMaterial(settings.tls, opts.logger, opts.files);
     this.#tlsOptions = material.options;
     this.#certs = material.certs;
@@ -99,7 +107,12 @@ export class VaultClient {
         { address: settings.address },
       );
     }
-    const transport = new HttpTransport(settings, this.#tlsOptions, opts.lookup);
+    const transport = new HttpTransport(
+      settings,
+      this.#tlsOptions,
+      opts.lookup,
+      opts.maxConcurrent ?? MAX_CONCURRENT_REQUESTS,
+    );
     this.#transport = transport;
     this.#nv = createNodeVault(settings, (o) => transport.send(o));
   }
@@ -131,14 +144,15 @@ export class VaultClient {
    */
   async request(req: VaultRequest): Promise<VaultEnvelope | undefined> {
     const path = encodePath(req.path) + encodeQuery(req.query);
-    return withRetry(() => this.#once(req, path), {
-      maxAttempts: req.retry === false ? 1 : this.settings.maxRetries + 1,
+    const max = this.settings.maxRetries;
+    return withRetry(() => this.#limit(() => this.#once(req, path)), {
+      maxAttempts: req.retry === false ? 1 : max === undefined ? undefined : max + 1,
       baseMs: this.#retry.baseMs,
       capMs: this.#retry.capMs,
       random: this.#retry.random,
       signal: req.signal,
       classify: classifyVaultError,
-      onRetry: (err, attempt, waitMs) =>
+      onRetry: (err, attempt, waitMs, leftMs) => {
         this.#logger.debug('vault request failed; retrying', {
           path: req.path,
           attempt,
@@ -149,7 +163,9 @@ export class VaultClient {
               : err instanceof VaultTransportError
                 ? err.code
                 : 'error',
-        }),
+        });
+        this.#announce(`${vaultAt(this.settings)} ${waitReason(err)}`, waitMs, leftMs);
+      },
     });
   }
 
@@ -187,6 +203,39 @@ export class VaultClient {
   close(): void {
     this.#transport.close();
   }
+}
+
+/** `Vault at https://vault:8200`, saying so when VAULT_ADDR is unset and the default is used. */
+export function vaultAt(settings: Pick<VaultSettings, 'address' | 'addressFrom'>): string {
+  return settings.addressFrom === 'default'
+    ? `Vault at ${settings.address} (the default: VAULT_ADDR is not set)`
+    : `Vault at ${settings.address}`;
+}
+
+/** What a retryable failure was, in words that follow "Vault at <address>". Never a value. */
+function waitReason(err: unknown): string {
+  if (err instanceof VaultTransportError) {
+    if (err.kind === 'timeout') return `did not answer in time (${err.message})`;
+    switch (err.code) {
+      case 'ECONNREFUSED':
+        return 'refused the connection';
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return 'closed the connection';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return 'could not be found (DNS)';
+      default:
+        return `could not be reached (${err.code})`;
+    }
+  }
+  if (err instanceof VaultHttpError) {
+    if (err.status === 503 && err.errors.some((e) => e.includes('sealed'))) return 'is sealed (503)';
+    if (err.status === 429) return 'is rate limiting or a standby (429)';
+    if (err.status === 412) return 'is not yet consistent (412)';
+    return `answered ${err.status}`;
+  }
+  return 'failed';
 }
 
 function toRawError(err: unknown, call: CallState, known: ReadonlySet<string>): Error {

@@ -26,8 +26,10 @@ export interface VaultSettings {
   namespace?: string;
   /** Per-request timeout (whole request, body included). */
   timeoutMs: number;
-  /** Retries after the first try. */
-  maxRetries: number;
+  /** Retries after the first try (`VAULT_MAX_RETRIES`); undefined: retry until the boot deadline. */
+  maxRetries?: number;
+  /** Where the address came from: `VAULT_ADDR`, the config file / flag, or the default. */
+  addressFrom: 'env' | 'config' | 'default';
   tls: VaultTlsSettings;
   /** Whether plain http to a non-loopback host was explicitly allowed. */
   allowInsecureHttp: boolean;
@@ -54,8 +56,6 @@ export interface VaultSettingsOverrides {
 export const DEFAULT_VAULT_ADDR = 'https://127.0.0.1:8200';
 /** Per-request timeout when `VAULT_CLIENT_TIMEOUT` is not set (the Go client's default). */
 export const DEFAULT_TIMEOUT_MS = 60_000;
-/** Retries when `VAULT_MAX_RETRIES` is not set: four tries fit in the default boot deadline. */
-export const DEFAULT_MAX_RETRIES = 3;
 
 /**
  * Reads the `VAULT_*` variables from `env` (never from `process.env`) and applies overrides.
@@ -103,7 +103,8 @@ export function readVaultSettings(
       (timeoutEnv === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(timeoutEnv, 'VAULT_CLIENT_TIMEOUT')),
     maxRetries:
       overrides.maxRetries ??
-      (retriesEnv === undefined ? DEFAULT_MAX_RETRIES : parseUint(retriesEnv, 'VAULT_MAX_RETRIES')),
+      (retriesEnv === undefined ? undefined : parseUint(retriesEnv, 'VAULT_MAX_RETRIES')),
+    addressFrom: overrides.address ? 'config' : get('VAULT_ADDR') ? 'env' : 'default',
     tls,
     allowInsecureHttp,
   };

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { abortWords } from '../../base/deadline.ts';
 import { isTlsErrorCode } from '../net.ts';
 import { connectionWords, fmtSeconds, VaultTransportError } from './http-errors.ts';
 
@@ -111,12 +112,7 @@ function parseBody(text: string): unknown {
 }
 
 function abortError(signal: AbortSignal | undefined): VaultTransportError {
-  const reason = signal?.reason;
-  const why =
-    reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError'
-      ? reason.message
-      : 'deadline exceeded';
-  return new VaultTransportError('abort', 'ABORTED', why);
+  return new VaultTransportError('abort', 'ABORTED', abortWords(signal));
 }
 
 function socketError(err: Error): VaultTransportError {

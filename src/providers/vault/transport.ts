@@ -33,14 +33,18 @@ export class HttpTransport {
   readonly #base: URL;
   readonly #agent: http.Agent;
 
-  constructor(settings: VaultSettings, tlsOptions: https.AgentOptions, lookup?: LookupFunction) {
+  constructor(
+    settings: VaultSettings,
+    tlsOptions: https.AgentOptions,
+    lookup?: LookupFunction,
+    maxSockets = 16,
+  ) {
     this.#settings = settings;
     this.#base = new URL(settings.address);
-    const extra = lookup ? { lookup } : {};
+    // Connections are reused (keep-alive) and capped: one agent never opens hundreds at once.
+    const pool = { keepAlive: true, maxSockets, ...(lookup ? { lookup } : {}) };
     this.#agent =
-      this.#base.protocol === 'https:'
-        ? new https.Agent({ ...tlsOptions, ...extra })
-        : new http.Agent({ keepAlive: true, ...extra });
+      this.#base.protocol === 'https:' ? new https.Agent({ ...tlsOptions, ...pool }) : new http.Agent(pool);
   }
 
   /** Closes pooled connections. */

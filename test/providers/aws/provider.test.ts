@@ -404,7 +404,7 @@ describe('Secrets Manager provider against the dev server', () => {
     const p = provider({ logger, requestTimeoutMs: 100, retry: { maxAttempts: 2, baseMs: 1, capMs: 2 } });
     const err = failed((await p.readAll([a], never)).get(a.key));
     assert.equal(err.code, 'awssm.unavailable');
-    assert.equal(lines.filter((l) => l.includes('retrying')).length, 1);
+    assert.equal(lines.filter((l) => l.includes('secrets manager: retrying')).length, 1);
   });
 
   test('when the server sends Retry-After then the retry waits that long and logs no value', async () => {

@@ -19,7 +19,6 @@ import { silentLogger } from '../../../src/base/log.ts';
 import { isLoopbackHost } from '../../../src/providers/net.ts';
 import { VaultClient } from '../../../src/providers/vault/client.ts';
 import {
-  DEFAULT_MAX_RETRIES,
   DEFAULT_TIMEOUT_MS,
   readVaultSettings,
 } from '../../../src/providers/vault/env-settings.ts';
@@ -40,7 +39,7 @@ describe('readVaultSettings', () => {
     const s = readVaultSettings({});
     assert.equal(s.address, 'https://127.0.0.1:8200');
     assert.equal(s.timeoutMs, DEFAULT_TIMEOUT_MS);
-    assert.equal(s.maxRetries, DEFAULT_MAX_RETRIES);
+    assert.equal(s.maxRetries, undefined);
     assert.equal(s.tls.skipVerify, false);
     assert.equal(s.namespace, undefined);
   });

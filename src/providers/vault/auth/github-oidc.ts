@@ -15,7 +15,8 @@ export interface GithubOidcOptions {
   /** Per-attempt timeout. */
   timeoutMs: number;
   /** Tries after the first for connection errors, timeouts, 429 and 5xx. */
-  maxRetries: number;
+  /** Retries after the first try; undefined: until the signal's deadline. */
+  maxRetries?: number;
   /** The boot deadline. */
   signal: AbortSignal;
 }
@@ -100,7 +101,7 @@ export async function requestGithubOidcToken(opts: GithubOidcOptions): Promise<s
   };
   try {
     return await withRetry(attempt, {
-      maxAttempts: opts.maxRetries + 1,
+      maxAttempts: opts.maxRetries === undefined ? undefined : opts.maxRetries + 1,
       signal: opts.signal,
       classify: (err) => ({ retry: err instanceof OidcFailure && err.retry }),
     });
