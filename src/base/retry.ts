@@ -33,6 +33,9 @@ export interface RetryOptions {
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
 
+/** Longest wait when the signal has no deadline, whatever a server's Retry-After asks. */
+export const NO_DEADLINE_MAX_WAIT_MS = 60_000;
+
 /** Tries when the caller sets no limit and the signal has no deadline. */
 export const DEFAULT_MAX_ATTEMPTS = 4;
 
@@ -61,9 +64,9 @@ export function retryWaitMs(o: {
   random?: () => number;
 }): number {
   const jitter = backoffMs(o.attempt, o.baseMs, o.capMs, o.random);
-  const after = o.afterMs === undefined || !Number.isFinite(o.afterMs) ? 0 : Math.max(0, o.afterMs);
+  const after = o.afterMs === undefined || Number.isNaN(o.afterMs) ? 0 : Math.max(0, o.afterMs);
   const wait = after + jitter;
-  return clampTimerMs(o.leftMs === undefined ? wait : Math.min(wait, o.leftMs));
+  return clampTimerMs(Math.min(wait, o.leftMs ?? NO_DEADLINE_MAX_WAIT_MS));
 }
 
 /**
@@ -97,6 +100,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       } catch {
         throw err;
       }
+      // A wait clamped to the deadline ends there: no try starts at the edge of it.
+      if (leftMs !== undefined && wait >= leftMs) throw err;
     }
   }
 }
