@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
-import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
 import { catchBootSignals } from './boot/stop-signals.ts';
+import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
 import { envText, flagsOf, flagText } from './config/options.ts';
 import { hardenProcess } from './launch/exec.ts';
 

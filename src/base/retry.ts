@@ -93,7 +93,14 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       if (!decision.retry || attempt >= maxAttempts || opts.signal?.aborted) throw err;
       const leftMs = timeLeft(opts.signal, now());
       if (leftMs === 0) throw err;
-      const wait = retryWaitMs({ attempt, afterMs: decision.afterMs, leftMs, baseMs, capMs, random: opts.random });
+      const wait = retryWaitMs({
+        attempt,
+        afterMs: decision.afterMs,
+        leftMs,
+        baseMs,
+        capMs,
+        random: opts.random,
+      });
       opts.onRetry?.(err, attempt, wait, leftMs);
       try {
         await sleep(wait, opts.signal);

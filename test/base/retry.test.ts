@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_TIMER_MS, registerDeadline, showDuration, startDeadline, timeLeft } from '../../src/base/deadline.ts';
+import {
+  MAX_TIMER_MS,
+  registerDeadline,
+  showDuration,
+  startDeadline,
+  timeLeft,
+} from '../../src/base/deadline.ts';
 import { createLogger } from '../../src/base/log.ts';
 import {
   backoffMs,
@@ -148,15 +154,34 @@ describe('withRetry', () => {
 
 describe('retry waits', () => {
   test('when backing off then the wait is uniform below min(cap, base * 2^(n-1))', () => {
-    assert.equal(backoffMs(1, 250, 5000, () => 0.999), 249);
-    assert.equal(backoffMs(3, 250, 5000, () => 0.5), 500);
-    assert.equal(backoffMs(30, 250, 5000, () => 0.999), 4995);
-    assert.equal(backoffMs(5000, 250, 5000, () => 0.5), 2500, 'a huge attempt number does not overflow');
-    assert.equal(backoffMs(3, 250, 5000, () => 0), 0);
+    assert.equal(
+      backoffMs(1, 250, 5000, () => 0.999),
+      249,
+    );
+    assert.equal(
+      backoffMs(3, 250, 5000, () => 0.5),
+      500,
+    );
+    assert.equal(
+      backoffMs(30, 250, 5000, () => 0.999),
+      4995,
+    );
+    assert.equal(
+      backoffMs(5000, 250, 5000, () => 0.5),
+      2500,
+      'a huge attempt number does not overflow',
+    );
+    assert.equal(
+      backoffMs(3, 250, 5000, () => 0),
+      0,
+    );
   });
 
   test('when Retry-After is given then the jittered backoff is added, so a fleet does not come back at once', () => {
-    assert.equal(retryWaitMs({ attempt: 2, afterMs: 1000, baseMs: 250, capMs: 5000, random: () => 0.5 }), 1250);
+    assert.equal(
+      retryWaitMs({ attempt: 2, afterMs: 1000, baseMs: 250, capMs: 5000, random: () => 0.5 }),
+      1250,
+    );
     assert.equal(retryWaitMs({ attempt: 2, afterMs: -5, baseMs: 250, capMs: 5000, random: () => 0 }), 0);
     assert.equal(
       retryWaitMs({ attempt: 1, afterMs: Number.POSITIVE_INFINITY, leftMs: 3000, baseMs: 250, capMs: 5000 }),
@@ -197,7 +222,13 @@ describe('deadline', () => {
   });
 
   test('when a duration is shown then it reads as written', () => {
-    assert.deepEqual([500, 60_000, 1500, 120_000, 90_000].map(showDuration), ['500ms', '1m', '1.5s', '2m', '90s']);
+    assert.deepEqual([500, 60_000, 1500, 120_000, 90_000].map(showDuration), [
+      '500ms',
+      '1m',
+      '1.5s',
+      '2m',
+      '90s',
+    ]);
   });
 });
 
@@ -212,7 +243,10 @@ describe('retry announcer', () => {
     now += 1000;
     announce('Vault at https://v:8200 refused the connection', 2300, 49_000);
     assert.equal(lines.length, 3, lines.join(''));
-    assert.match(lines[0] ?? '', /Vault at https:\/\/v:8200 refused the connection; retrying in 1\.4 s, 51 s left/);
+    assert.match(
+      lines[0] ?? '',
+      /Vault at https:\/\/v:8200 refused the connection; retrying in 1\.4 s, 51 s left/,
+    );
     assert.match(lines[2] ?? '', /retrying in 2\.3 s, 49 s left/);
   });
 });

@@ -58,7 +58,10 @@ before(async () => {
           region: 'eu-west-1',
           account_id: '111122223333',
           credentials: [
-            { access_key_id: 'AKIATESTSIG000000001', secret_access_key: 'test-signals-secret-key-0000000001' },
+            {
+              access_key_id: 'AKIATESTSIG000000001',
+              secret_access_key: 'test-signals-secret-key-0000000001',
+            },
           ],
           secrets: { 'prod/slow': C.slow },
         },
@@ -112,7 +115,11 @@ interface Started {
 
 function start(prefix: string[]): Started {
   const argv = [...prefix, NODE, BIN, 'run', '--config', config, '--', NODE, `${FIXTURES}print-env.mjs`];
-  const child = spawn(argv[0] ?? NODE, argv.slice(1), { env: env(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0] ?? NODE, argv.slice(1), {
+    env: env(),
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = collectOutput(child);
   const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -127,9 +134,8 @@ function start(prefix: string[]): Started {
 /** Waits until the lease and the token exist and the Secrets Manager read is in flight. */
 async function untilMidBoot(s: Started): Promise<void> {
   await until(
-    () =>
-      trail().includes('GET /v1/database/creds/app 200') && aws.faults.stats.inFlight > 0,
-    `the boot to be half done (stderr: ${s.out.stderr()}, vault: ${trail().join(", ")}, aws: ${JSON.stringify(aws.faults.stats)})`,
+    () => trail().includes('GET /v1/database/creds/app 200') && aws.faults.stats.inFlight > 0,
+    `the boot to be half done (stderr: ${s.out.stderr()}, vault: ${trail().join(', ')}, aws: ${JSON.stringify(aws.faults.stats)})`,
   );
 }
 
@@ -160,21 +166,19 @@ describe('stop signals during boot', () => {
   }
 
   const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
-  test(
-    'when secrun is PID 1 (unshare --pid) and SIGTERM arrives mid-boot then it is obeyed, not dropped',
-    { skip: canUnshare ? false : 'unshare --pid --fork --mount-proc is not permitted here' },
-    async () => {
-      const s = start(['unshare', '--pid', '--fork', '--mount-proc']);
-      await untilMidBoot(s);
-      // The agent is unshare's child, PID 1 in its namespace: signal it directly.
-      const unsharePid = s.child.pid ?? -1;
-      const agent = Number(
-        readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/)[0],
-      );
-      const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${agent}/status`, 'utf8'))?.[1];
-      assert.equal(nspid?.split(/\s+/).at(-1), '1', 'the agent is PID 1 in its namespace');
-      process.kill(agent, 'SIGTERM');
-      await assertStoppedAndRevoked(s, 143, 'SIGTERM');
-    },
-  );
+  test('when secrun is PID 1 (unshare --pid) and SIGTERM arrives mid-boot then it is obeyed, not dropped', {
+    skip: canUnshare ? false : 'unshare --pid --fork --mount-proc is not permitted here',
+  }, async () => {
+    const s = start(['unshare', '--pid', '--fork', '--mount-proc']);
+    await untilMidBoot(s);
+    // The agent is unshare's child, PID 1 in its namespace: signal it directly.
+    const unsharePid = s.child.pid ?? -1;
+    const agent = Number(
+      readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/)[0],
+    );
+    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${agent}/status`, 'utf8'))?.[1];
+    assert.equal(nspid?.split(/\s+/).at(-1), '1', 'the agent is PID 1 in its namespace');
+    process.kill(agent, 'SIGTERM');
+    await assertStoppedAndRevoked(s, 143, 'SIGTERM');
+  });
 });

@@ -1,4 +1,4 @@
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 
 /**
  * The largest response body accepted from Secrets Manager. A secret is at most 64 KiB (binary:
@@ -20,7 +20,10 @@ export class ResponseTooLargeError extends Error {
 }
 
 interface HttpHandlerLike {
-  handle(request: unknown, options?: unknown): Promise<{ response: { headers: Record<string, string>; body: unknown } }>;
+  handle(
+    request: unknown,
+    options?: unknown,
+  ): Promise<{ response: { headers: Record<string, string>; body: unknown } }>;
 }
 
 /** A body stream that errors (and stops reading) once more than `max` bytes came through. */

@@ -22,8 +22,8 @@ import {
   toSecrunError,
   UnavailableError,
 } from '../../base/errors.ts';
-import type { Logger } from '../../base/log.ts';
 import { createLimiter, MAX_CONCURRENT_REQUESTS } from '../../base/limit.ts';
+import type { Logger } from '../../base/log.ts';
 import { parseRetryAfter, type RetryDecision, withRetry } from '../../base/retry.ts';
 import { createRetryAnnouncer } from '../../base/retry-log.ts';
 import { DELETED_TOKEN, NO_STAGE_TOKEN, PINNED_TOKEN, stageOf } from '../fingerprint.ts';
@@ -384,7 +384,9 @@ function tlsHint(code: string): string {
 function limitText(err: unknown): string {
   const limit = (err as { limit?: unknown }).limit;
   const bytes = typeof limit === 'number' ? limit : 8 * 1024 * 1024;
-  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MiB` : `${Math.round(bytes / 1024)} KiB`;
+  return bytes >= 1024 * 1024
+    ? `${Math.round(bytes / (1024 * 1024))} MiB`
+    : `${Math.round(bytes / 1024)} KiB`;
 }
 
 /** Where a Secrets Manager call went, for error messages. */

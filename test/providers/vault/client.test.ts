@@ -18,10 +18,7 @@ import {
 import { silentLogger } from '../../../src/base/log.ts';
 import { isLoopbackHost } from '../../../src/providers/net.ts';
 import { VaultClient } from '../../../src/providers/vault/client.ts';
-import {
-  DEFAULT_TIMEOUT_MS,
-  readVaultSettings,
-} from '../../../src/providers/vault/env-settings.ts';
+import { DEFAULT_TIMEOUT_MS, readVaultSettings } from '../../../src/providers/vault/env-settings.ts';
 import { parseDurationMs, parseGoBool } from '../../../src/providers/vault/env-values.ts';
 import { mapVaultError } from '../../../src/providers/vault/error-map.ts';
 import {
