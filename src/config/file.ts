@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../base/errors.ts';
 import { type FindConfigOptions, findConfigFile } from './find.ts';
@@ -36,6 +36,7 @@ export interface LoadedConfig {
  * @throws ConfigError `config.syntax` or `config.invalid` (exit 78).
  */
 export function parseConfig(text: string, file = '<config>'): LoadedConfig {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw tooLarge(file);
   const { LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -47,7 +48,22 @@ export function parseConfig(text: string, file = '<config>'): LoadedConfig {
     throw new ConfigError(lines.join('\n'), 'config.syntax', { path: file });
   }
   const lineOf = keyLineFinder(doc, lineCounter);
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    // yaml's own guard against alias bombs ("billion laughs"): a few aliases are fine, a tree
+    // that expands to millions of nodes is refused.
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    const bomb = /excessive alias/i.test(err.message);
+    throw new ConfigError(
+      bomb
+        ? `${file}: invalid YAML: too many alias references (*name); a config file needs at most a few (is it an alias bomb?)`
+        : `${file}: invalid YAML: ${err.message.split('\n')[0]}`,
+      'config.syntax',
+      { path: file },
+    );
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError(
       `${file}:1: the config must be a mapping of keys (vault:, env:, ...)`,
@@ -78,12 +94,44 @@ export function parseConfig(text: string, file = '<config>'): LoadedConfig {
 export function loadConfigFile(file: string): LoadedConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`cannot read config file ${file}: ${code}`, 'config.unreadable', { path: file });
   }
   return parseConfig(text, file);
+}
+
+/** A config file is small; anything larger is a mistake (or /dev/zero) and is refused at once. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Alias references allowed in a config file (yaml's expansion guard). */
+const MAX_ALIAS_COUNT = 100;
+
+function tooLarge(file: string): ConfigError {
+  return new ConfigError(
+    `config file ${file} is larger than ${MAX_CONFIG_BYTES / (1024 * 1024)} MiB; is it the right file?`,
+    'config.tooLarge',
+    { path: file },
+  );
+}
+
+/** Reads at most `max` bytes; a file (or device, or pipe) with more is refused without reading it all. */
+function readBounded(file: string, max: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buf, size, buf.length - size, null);
+      if (n === 0) break;
+      size += n;
+      if (size > max) throw tooLarge(file);
+    }
+    return buf.subarray(0, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Finds (see {@link findConfigFile}) and loads the config file; undefined when there is none. */

@@ -54,10 +54,20 @@ export interface CliResult {
 export function runSecrun(
   args: string[],
   env: Record<string, string>,
-  opts: { timeoutMs?: number; cwd?: string; onSpawn?: (pid: number) => void; bin?: string } = {},
+  opts: {
+    timeoutMs?: number;
+    cwd?: string;
+    onSpawn?: (pid: number) => void;
+    bin?: string;
+    /** A command that runs secrun (e.g. `unshare --net`). */
+    wrap?: string[];
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const [file, argv] = secrunCommand(args, opts.bin);
+    const [bare, bareArgv] = secrunCommand(args, opts.bin);
+    const [file, argv] = opts.wrap?.length
+      ? [opts.wrap[0] as string, [...opts.wrap.slice(1), bare, ...bareArgv]]
+      : [bare, bareArgv];
     const child = spawn(file, argv, {
       env,
       cwd: opts.cwd ?? ROOT,

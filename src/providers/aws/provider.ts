@@ -13,6 +13,7 @@ import {
   type SecretsManagerClientConfig,
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
+import { abortWords } from '../../base/deadline.ts';
 import {
   ConfigError,
   type ErrorDetails,
@@ -429,7 +430,7 @@ export function mapAwsError(
     );
   }
   if (e.name === 'AbortError' || (signal?.aborted && e.$metadata?.httpStatusCode === undefined)) {
-    return new UnavailableError(`gave up reading secret ${id}: boot deadline exceeded`, 'provider.deadline', {
+    return new UnavailableError(`gave up reading secret ${id}: ${abortWords(signal)}`, 'provider.deadline', {
       path: id,
     });
   }

@@ -135,7 +135,12 @@ export class VaultClient {
 
   /** An ErrorContext for {@link mapVaultError}. */
   errorContext(path?: string): ErrorContext {
-    return { address: this.settings.address, timeoutMs: this.settings.timeoutMs, path };
+    return {
+      address: this.settings.address,
+      timeoutMs: this.settings.timeoutMs,
+      path,
+      addressFrom: this.settings.addressFrom,
+    };
   }
 
   /**

@@ -21,6 +21,16 @@ export interface ErrorContext {
   path?: string;
   address: string;
   timeoutMs: number;
+  /** `default`: VAULT_ADDR is unset and the default address was tried (said so in messages). */
+  addressFrom?: 'env' | 'config' | 'default';
+}
+
+/** Plain-English words for a connection failure to `address`. */
+function connectionMessage(code: string, address: string): string {
+  const words = connectionWords(code);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `${words} by ${address}`;
+  if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT') return `${words} to ${address}`;
+  return `cannot reach ${address}: ${words}`;
 }
 
 /**
@@ -34,6 +44,22 @@ export function mapVaultError(err: unknown, ctx: ErrorContext): SecrunError {
   if (ctx.path !== undefined) base.path = ctx.path;
   if (err instanceof VaultTransportError) {
     const details = { ...base, cause: err.code };
+    // No VAULT_ADDR: say so, not a TLS hint about the default address that nobody chose.
+    if (ctx.addressFrom === 'default' && err.kind !== 'redirect' && err.kind !== 'protocol') {
+      const what =
+        err.kind === 'tls'
+          ? `the TLS handshake failed (${err.code})`
+          : err.kind === 'abort'
+            ? `gave up: ${err.message}`
+            : err.kind === 'timeout'
+              ? `no answer within ${fmtSeconds(ctx.timeoutMs)}`
+              : connectionWords(err.code);
+      return new UnavailableError(
+        `VAULT_ADDR is not set; secrun tried the default address ${ctx.address}: ${what}. Set VAULT_ADDR (or vault.address in the config file) to the address of your Vault`,
+        err.kind === 'abort' ? 'provider.deadline' : 'vault.noAddress',
+        { ...details, variable: 'VAULT_ADDR' },
+      );
+    }
     switch (err.kind) {
       case 'timeout':
         return new UnavailableError(
@@ -55,11 +81,8 @@ export function mapVaultError(err: unknown, ctx: ErrorContext): SecrunError {
         return new UnavailableError(err.message, 'vault.redirect', details);
       case 'protocol':
         return new UnavailableError(`${err.message} from ${ctx.address}`, 'vault.badResponse', details);
-      default: {
-        const words = connectionWords(err.code);
-        const to = err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'by' : 'to';
-        return new UnavailableError(`${words} ${to} ${ctx.address}`, 'vault.unavailable', details);
-      }
+      default:
+        return new UnavailableError(connectionMessage(err.code, ctx.address), 'vault.unavailable', details);
     }
   }
   if (err instanceof VaultHttpError) {

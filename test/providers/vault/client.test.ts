@@ -313,6 +313,35 @@ describe('mapVaultError', () => {
     assert.match(timeout.message, /timed out after 60s/);
   });
 
+  test('when the host is not found or reset the connection then the message reads as English', () => {
+    const dns = mapVaultError(new VaultTransportError('connection', 'ENOTFOUND', 'x'), ctx);
+    assert.equal(dns.message, 'cannot reach https://vault.example:8200: host not found');
+    const reset = mapVaultError(new VaultTransportError('connection', 'ECONNRESET', 'x'), ctx);
+    assert.equal(reset.message, 'connection reset by https://vault.example:8200');
+  });
+
+  test('when VAULT_ADDR is unset then connection, TLS and deadline failures say so and name the default tried', () => {
+    const unset = { ...ctx, address: 'https://127.0.0.1:8200', addressFrom: 'default' as const };
+    const tls = mapVaultError(
+      new VaultTransportError('tls', 'ERR_SSL_WRONG_VERSION_NUMBER', 'x', 'wrong version number'),
+      unset,
+    );
+    assert.equal(tls.code, 'vault.noAddress');
+    assert.match(
+      tls.message,
+      /^VAULT_ADDR is not set; secrun tried the default address https:\/\/127\.0\.0\.1:8200: the TLS handshake failed/,
+    );
+    assert.doesNotMatch(tls.message, /wrong version number|VAULT_CACERT/);
+    const refused = mapVaultError(new VaultTransportError('connection', 'ECONNREFUSED', 'x'), unset);
+    assert.match(refused.message, /VAULT_ADDR is not set.*: connection refused\. Set VAULT_ADDR/);
+    const gaveUp = mapVaultError(
+      new VaultTransportError('abort', 'ABORTED', 'deadline exceeded (--timeout 60s)'),
+      unset,
+    );
+    assert.equal(gaveUp.code, 'provider.deadline');
+    assert.match(gaveUp.message, /VAULT_ADDR is not set.*gave up: deadline exceeded \(--timeout 60s\)/);
+  });
+
   test('when TLS verification failed then it is vault.tls naming the code and VAULT_CACERT', () => {
     const e = mapVaultError(new VaultTransportError('tls', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'x'), ctx);
     assert.equal(e.code, 'vault.tls');
