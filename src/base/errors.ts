@@ -130,6 +130,11 @@ export interface ResolveFailure {
  * Several references failed. The exit code is the most significant of the causes
  * (permission > unavailable > data), so a CI job sees why it failed.
  */
+/** A reference as written, quoted when a leading or trailing space or a control character would hide. */
+function visibleRef(ref: string): string {
+  return /^\s|\s$|[\u0000-\u001f\u007f]/.test(ref) ? JSON.stringify(ref) : ref;
+}
+
 export class ResolveError extends SecrunError {
   readonly failures: ResolveFailure[];
   /** Vault leases minted by the reads that did succeed: nothing will use them, revoke them. */
@@ -147,7 +152,7 @@ export class ResolveError extends SecrunError {
     }
     const rows = groups.map((g) => ({
       variable: g.variables.join(', '),
-      ref: g.refs.length === 1 ? (g.refs[0] ?? '') : `(${g.refs.length} references)`,
+      ref: g.refs.length === 1 ? visibleRef(g.refs[0] ?? '') : `(${g.refs.length} references)`,
       message: g.error.message,
     }));
     const vw = Math.max(...rows.map((r) => r.variable.length));

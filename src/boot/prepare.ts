@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { showDuration, startDeadline } from '../base/deadline.ts';
-import { ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
+import { RefError, ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
 import { createLogger, type Logger } from '../base/log.ts';
 import type { CliIo, CommonCliOptions } from '../cli-options.ts';
 import { loadConfig, resolveSettings, type Settings } from '../config/index.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
-import { type CollectedRefs, collectRefs, templateEntries } from '../refs/index.ts';
+import { argvReferences, type CollectedRefs, collectRefs, templateEntries } from '../refs/index.ts';
 import { leaseIds, type Resolution, type ResolveEntry, resolveAll } from '../resolve/resolve.ts';
 import { onBootStop } from './stop-signals.ts';
 
@@ -17,7 +17,7 @@ export interface Prepared {
 }
 
 /** Settings, logger and collected references: everything before the first network call. */
-export function prepare(opts: CommonCliOptions, io: CliIo): Prepared {
+export function prepare(opts: CommonCliOptions, io: CliIo, argv: readonly string[] = []): Prepared {
   const file = loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
   const { config: _config, ...flags } = opts;
   const settings = resolveSettings({ file, env: io.env, flags });
@@ -34,12 +34,49 @@ export function prepare(opts: CommonCliOptions, io: CliIo): Prepared {
     // Syntax errors are reported together with resolution failures, not instead of them.
     deferErrors: true,
   });
-  for (const miss of collected.nearMisses) {
-    logger.warn(
-      `${miss.variable} looks like a mistyped ${miss.scheme} reference; it is passed through unchanged`,
-    );
-  }
+  reportDoubts(doubtfulValues(collected, argv), settings.strict, logger);
   return { settings, logger, collected };
+}
+
+/** A value that looks like a reference secrun will not resolve; `what` never holds the value. */
+interface Doubt {
+  /** The variable, or `argv[N]`. */
+  where: string;
+  what: string;
+}
+
+/** Mistyped schemes, references inside other text, references in the command line. */
+function doubtfulValues(collected: CollectedRefs, argv: readonly string[]): Doubt[] {
+  return [
+    ...collected.nearMisses.map(({ variable, scheme }) => ({
+      where: variable,
+      what: `looks like a mistyped ${scheme} reference; it is passed through unchanged`,
+    })),
+    ...collected.embedded.map(({ variable, scheme }) => ({
+      where: variable,
+      what: `holds a ${scheme} reference inside other text; it is passed through unchanged (to fill it in, write the reference as a template: \${vault:path#field})`,
+    })),
+    ...argvReferences(argv).map(({ index, scheme }) => ({
+      where: `argv[${index}]`,
+      what: `${index === 0 ? 'the command' : `argument ${index} of the command`} holds a ${scheme} reference; arguments are never resolved (pass the secret in an environment variable)`,
+    })),
+  ];
+}
+
+/** Warns about each doubt, or with `--strict` fails (65) before any request. Never prints a value. */
+function reportDoubts(doubts: Doubt[], strict: boolean, logger: Logger): void {
+  if (doubts.length === 0) return;
+  if (!strict) {
+    for (const d of doubts) logger.warn(`${d.where} ${d.what} (--strict makes this an error)`);
+    return;
+  }
+  const width = Math.max(...doubts.map((d) => d.where.length));
+  const lines = doubts.map((d) => `  ${d.where.padEnd(width)}  ${d.what}`);
+  throw new RefError(
+    `--strict: ${doubts.length} ${doubts.length === 1 ? 'value looks' : 'values look'} like a reference that would not be resolved; the command was not started:\n${lines.join('\n')}`,
+    'ref.strict',
+    { problems: doubts.map((d) => d.where) },
+  );
 }
 
 /** What to resolve: every reference, and every placeholder of every template (under its part name). */

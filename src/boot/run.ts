@@ -20,6 +20,7 @@ import {
   resolveWithDeadline,
   revokeLeases,
 } from './prepare.ts';
+import { bootSplay } from './splay.ts';
 import { bootStopReceived, catchBootSignals, releaseBootSignals } from './stop-signals.ts';
 
 /** A stop signal during boot: the command is not started; exit 128+n as the shell would. */
@@ -44,7 +45,7 @@ export async function runCommand(req: {
   catchBootSignals();
   let handedOver = false;
   try {
-    const prepared = prepare(req.opts, io);
+    const prepared = prepare(req.opts, io, [req.command, ...req.args]);
     logger = prepared.logger;
     const { settings, collected } = prepared;
 
@@ -56,6 +57,9 @@ export async function runCommand(req: {
     // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
     const file = resolveCommand(req.command, { path: io.env['PATH'], cwd: io.cwd });
 
+    await bootSplay(settings.bootSplayMs, logger);
+    const stoppedEarly = bootStopReceived();
+    if (stoppedEarly) throw stoppedError(stoppedEarly);
     const registry = createRegistry(settings, io, logger);
     let resolution: Resolution;
     try {

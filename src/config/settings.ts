@@ -71,6 +71,10 @@ export interface Settings {
   /** Audit stream target: `stderr`, `stdout` or `fd:N`; undefined = none. */
   audit?: string;
   allowInsecureHttp: boolean;
+  /** Near-miss schemes, references inside other text and references in argv are errors (65). */
+  strict: boolean;
+  /** Random delay (0..bootSplayMs) before the first request of a boot; 0 = none. */
+  bootSplayMs: number;
   vault: {
     /** From the file only; the provider falls back to VAULT_ADDR. */
     address?: string;

@@ -1,5 +1,6 @@
 import type { ResolveFailure, SecrunError } from '../base/errors.ts';
 import { ConfigError, ResolveError, toSecrunError, UsageError } from '../base/errors.ts';
+import { embeddedScheme } from './doubtful.ts';
 import { isProtectedPrefix, isValidEnvName, PROTECTED_IMPORT_PREFIXES } from './names.ts';
 import { nearMissScheme } from './near-miss.ts';
 import { parseRef } from './parse.ts';
@@ -74,6 +75,11 @@ export interface CollectedRefs {
    * like a mistyped reference ({@link nearMissScheme}); they pass through, so warn about them.
    */
   nearMisses: NearMiss[];
+  /**
+   * Inherited variables holding a reference inside other text, not in template form
+   * (`jdbc:...password=vault:...`); they pass through unchanged.
+   */
+  embedded: NearMiss[];
 }
 
 type ExplicitEntries = Map<string, { ref: string; source: 'flag' | 'config' }>;
@@ -84,6 +90,7 @@ interface Found {
   templates: Map<string, CollectedTemplate>;
   refVariables: Set<string>;
   nearMisses: NearMiss[];
+  embedded: NearMiss[];
   failures: ResolveFailure[];
 }
 
@@ -104,13 +111,14 @@ export function collectRefs(input: CollectInput): CollectedRefs {
     templates: new Map(),
     refVariables: new Set(),
     nearMisses: [],
+    embedded: [],
     failures: [],
   };
   const explicit = explicitEntries(input.explicit);
   collectExplicit(explicit, found);
   if (input.scanEnv) scanEnv(input.env, explicit, found);
   const imports = collectImports(input.imports, found.failures);
-  const { chosen, templates, refVariables, nearMisses, failures } = found;
+  const { chosen, templates, refVariables, nearMisses, embedded, failures } = found;
   if (failures.length > 0 && input.deferErrors !== true) throw new ResolveError(failures);
   return {
     refs: [...chosen.values()],
@@ -119,6 +127,7 @@ export function collectRefs(input: CollectInput): CollectedRefs {
     refVariables,
     failures,
     nearMisses,
+    embedded,
   };
 }
 
@@ -174,8 +183,11 @@ function scanEnv(env: CollectInput['env'], explicit: ExplicitEntries, out: Found
       continue;
     }
     if (!isEnvRef(value)) {
-      const scheme = explicit.has(name) ? undefined : nearMissScheme(value);
+      if (explicit.has(name)) continue;
+      const scheme = nearMissScheme(value);
       if (scheme) out.nearMisses.push({ variable: name, scheme });
+      const inside = scheme ? undefined : embeddedScheme(value);
+      if (inside) out.embedded.push({ variable: name, scheme: inside });
       continue;
     }
     out.refVariables.add(name);

@@ -15,6 +15,7 @@ export {
   type NearMiss,
   type RefSource,
 } from './collect.ts';
+export { type ArgvReference, argvReferences, embeddedScheme } from './doubtful.ts';
 export { pickField } from './field.ts';
 export { importNames, importValues, type MergedImports, mergeImports } from './imports.ts';
 export {
