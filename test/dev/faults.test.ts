@@ -103,6 +103,6 @@ describe('dev servers: rate limit and load', () => {
     await Promise.all(Array.from({ length: 5 }, async () => (await health()).arrayBuffer()));
     vault.faults.clear();
     assert.equal(vault.faults.stats.peakInFlight, 5);
-    await until(() => vault.faults.stats.inFlight === 0, 'the requests to end');
+    await until('the requests to end', () => vault.faults.stats.inFlight === 0);
   });
 });

@@ -43,8 +43,8 @@ describe('boot retries', () => {
     try {
       // Several waits in a row: more than the 4 tries the agent used to give up after.
       await until(
+        () => `three announced retries (stderr: ${out.stderr()})`,
         () => (out.stderr().match(/refused the connection; retrying/g) ?? []).length >= 3,
-        `three announced retries (stderr: ${out.stderr()})`,
         40_000,
       );
       assert.match(

@@ -134,8 +134,9 @@ function start(prefix: string[]): Started {
 /** Waits until the lease and the token exist and the Secrets Manager read is in flight. */
 async function untilMidBoot(s: Started): Promise<void> {
   await until(
+    () =>
+      `the boot to be half done (stderr: ${s.out.stderr()}, vault: ${trail().join(', ')}, aws: ${JSON.stringify(aws.faults.stats)})`,
     () => trail().includes('GET /v1/database/creds/app 200') && aws.faults.stats.inFlight > 0,
-    `the boot to be half done (stderr: ${s.out.stderr()}, vault: ${trail().join(', ')}, aws: ${JSON.stringify(aws.faults.stats)})`,
   );
 }
 
@@ -147,7 +148,7 @@ async function assertStoppedAndRevoked(s: Started, code: number, sig: string): P
   const t = trail();
   assert.ok(t.includes('PUT /v1/sys/leases/revoke 204'), t.join('\n'));
   assert.equal(t.at(-1), 'POST /v1/auth/token/revoke-self 204', t.join('\n'));
-  await until(() => aws.faults.stats.inFlight === 0, 'the Secrets Manager request to be aborted', 10_000);
+  await until('the Secrets Manager request to be aborted', () => aws.faults.stats.inFlight === 0, 10_000);
   for (const v of Object.values(C)) assert.ok(!s.out.stderr().includes(v), 'no secret in stderr');
 }
 

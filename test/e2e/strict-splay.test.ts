@@ -58,9 +58,8 @@ describe('--boot-splay', () => {
     const out = collectOutput(p);
     const done = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
     try {
-      await until(
-        () => /boot splay: waiting \d+\.\d s before the first request/.test(out.stderr()),
-        'the splay log',
+      await until('the splay log', () =>
+        /boot splay: waiting \d+\.\d s before the first request/.test(out.stderr()),
       );
       p.kill('SIGTERM');
       assert.equal(await done, 143, out.stderr());
