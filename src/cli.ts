@@ -45,8 +45,17 @@ function addOptions(cmd: Command, command: 'run' | 'check'): Command {
     cmd.addOption(option);
     if (o.negatable) cmd.addOption(new Option(`--no-${o.flag}`, `turn --${o.flag} off`));
   }
-  return cmd;
+  return cmd.addHelpText('after', RETRY_HELP);
 }
+
+/** How long a boot waits, shown after the options of `run` and `check`. */
+const RETRY_HELP = `
+Retries:
+  Unreachable, sealed, overloaded or throttling servers are retried with backoff and jitter
+  until --timeout; each wait is logged at info. VAULT_MAX_RETRIES=N caps the retries of a
+  Vault request at N (0: one try). SIGTERM, SIGINT or SIGHUP before the command starts
+  revokes what was minted and exits 128+n.
+`;
 
 /** Builds the commander program. Actions set `result.code`; nothing here exits. */
 export function createProgram(io: CliIo, result: { code: number }): Command {

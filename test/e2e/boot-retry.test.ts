@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
+import { runCli } from '../../src/cli.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { collectOutput } from '../helpers/child-output.ts';
@@ -25,6 +26,26 @@ async function freePort(): Promise<number> {
 const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent-home' });
 
 describe('boot retries', () => {
+  test('when --help is asked for then VAULT_MAX_RETRIES and the retry policy are documented', async () => {
+    for (const command of ['run', 'check']) {
+      let out = '';
+      const io = {
+        stdout: (t: string) => {
+          out += t;
+        },
+        stderr: () => {},
+        env: {},
+        cwd: ROOT,
+        stderrIsTty: false,
+        stdinIsTty: false,
+      };
+      assert.equal(await runCli([command, '--help'], io), 0);
+      assert.match(out, /VAULT_MAX_RETRIES=N caps the retries/);
+      assert.match(out, /until --timeout/);
+      assert.match(out, /--strict/);
+    }
+  });
+
   test('when Vault refuses connections at first then secrun waits, says so at info, and starts the command once Vault is up', async () => {
     const port = await freePort();
     const child = spawn(NODE, [BIN, 'run', '--timeout', '60s', '--', NODE, `${FIXTURES}print-env.mjs`], {
