@@ -41,7 +41,7 @@ function addOptions(cmd: Command, command: 'run' | 'check'): Command {
     const env = o.env ? ` [${envText(o)}]` : '';
     const option = new Option(flag, `${o.help}${shown}${env}`);
     if (o.choices) option.choices(o.choices);
-    if (o.kind === 'patterns') option.argParser(collect);
+    if (o.kind === 'patterns' || o.kind === 'entries') option.argParser(collect);
     cmd.addOption(option);
     if (o.negatable) cmd.addOption(new Option(`--no-${o.flag}`, `turn --${o.flag} off`));
   }

@@ -31,6 +31,7 @@ export function prepare(opts: CommonCliOptions, io: CliIo, argv: readonly string
     scanEnv: settings.envRefs,
     explicit: settings.env.map(({ name, ref, source }) => ({ name, ref, source })),
     imports: settings.imports,
+    files: settings.files,
     // Syntax errors are reported together with resolution failures, not instead of them.
     deferErrors: true,
   });

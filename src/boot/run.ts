@@ -5,6 +5,8 @@ import type { Logger } from '../base/log.ts';
 import type { CliIo, RunCliOptions } from '../cli-options.ts';
 import type { Settings } from '../config/index.ts';
 import { execReplace, resolveCommand } from '../launch/exec.ts';
+import { fdPath } from '../launch/fd-files.ts';
+import { checkPipeSupport } from '../launch/pipes.ts';
 import { signalNumber } from '../launch/signals.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { renderValues, variableOf } from '../refs/index.ts';
@@ -54,6 +56,16 @@ export async function runCommand(req: {
         '--mask needs supervise mode (output is masked by a parent process); drop --mode exec',
       );
     }
+    if (settings.files.length > 0) {
+      // A pipe needs a parent to fill it: exec mode would leave nobody to write.
+      if (settings.mode === 'exec') {
+        throw new UsageError(
+          '--file needs supervise mode (the agent fills the pipe the command reads); drop --mode exec or use --env',
+          'usage.fileExec',
+        );
+      }
+      checkPipeSupport();
+    }
     // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
     const file = resolveCommand(req.command, { path: io.env['PATH'], cwd: io.cwd });
 
@@ -85,13 +97,15 @@ export async function runCommand(req: {
     // Every value read and every template built, now and after re-reads: the audit stream's
     // redaction backstop.
     const known = new Set<string>(resolution.values.values());
-    const { templates } = collected;
+    const { templates, files } = collected;
     const buildEnv = (values: ReadonlyMap<string, string>): Record<string, string> => {
       const rendered = renderValues(values, templates);
       for (const { variable } of templates) {
         const built = rendered.get(variable);
         if (built !== undefined) known.add(built);
       }
+      // A file's variable names the pipe the child reads; its value goes into the pipe.
+      files.forEach((name, i) => rendered.set(name, fdPath(i)));
       return buildChildEnv({
         agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
         inherited: io.env,
@@ -113,7 +127,11 @@ export async function runCommand(req: {
     const leased = resolution.documents.filter((d) => d.lease);
     const issued = resolution.documents.filter((d) => d.issued);
     const needsParent =
-      leased.length > 0 || issued.length > 0 || settings.watchMs !== undefined || settings.mask;
+      leased.length > 0 ||
+      issued.length > 0 ||
+      settings.watchMs !== undefined ||
+      settings.mask ||
+      files.length > 0;
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 
@@ -163,6 +181,10 @@ export async function runCommand(req: {
       templates,
       imports: collected.imports.map(({ ref, prefix, label }) => ({ ref, prefix, label })),
       buildEnv,
+      buildFiles: (values) => {
+        const rendered = renderValues(values, templates);
+        return files.map((name) => [name, rendered.get(name) ?? ''] as const);
+      },
       registry,
       settings,
       logger,

@@ -27,6 +27,20 @@ export function parseEnvFlag(text: string): { name: string; ref: string } {
   return { name, ref: text.slice(eq + 1) };
 }
 
+/**
+ * Parses a `NAME=REF` entry (`--file`); the message says what is expected, never the value.
+ * @throws Error (callers wrap it with the flag's name).
+ */
+export function parseEntry(text: string): { name: string; ref: string } {
+  const eq = text.indexOf('=');
+  const name = eq === -1 ? '' : text.slice(0, eq);
+  if (eq <= 0 || !isValidEnvName(name)) {
+    const shown = eq === -1 ? '(no "=")' : JSON.stringify(name.slice(0, 40));
+    throw new Error(`${shown}: expected NAME=REF with a variable name (e.g. TLS_KEY=vault:pki/app#key)`);
+  }
+  return { name, ref: text.slice(eq + 1) };
+}
+
 /** Parses `--import REF` or `--import PREFIX=REF`. @throws UsageError `usage.badImport`. */
 export function parseImportFlag(text: string): { ref: string; prefix?: string } {
   if (isRef(text)) return { ref: text };

@@ -20,7 +20,9 @@ export type OptionKind =
   /** restart | exit | ignore | signal:SIGxxx. */
   | 'onChange'
   /** Variable names or prefixes ending in `*`: repeatable flag, comma list in a variable, array in the file. */
-  | 'patterns';
+  | 'patterns'
+  /** `NAME=REF` (a reference or a template): repeatable flag, a map `NAME: REF` in the file. */
+  | 'entries';
 
 /** One setting. */
 export interface OptionSpec {
@@ -277,6 +279,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'MIN_VALIDITY',
     file: 'check.min_validity',
     help: 'fail (exit 79) when a certificate expires sooner than this, e.g. 14d',
+  },
+  {
+    setting: 'files',
+    kind: 'entries',
+    flag: 'file',
+    arg: '<NAME=REF>',
+    commands: RUN,
+    file: 'files',
+    help: 'give the child NAME=/dev/fd/N, an in-memory pipe it reads the secret from (repeatable; implies supervise)',
   },
   {
     setting: 'vault.address',

@@ -126,6 +126,13 @@ function propertyOf(o: OptionSpec): SchemaNode {
       return { $ref: '#/definitions/onChange', description };
     case 'patterns':
       return { type: 'array', items: { $ref: '#/definitions/envPattern' }, description };
+    case 'entries':
+      return {
+        type: 'object',
+        propertyNames: { pattern: NAME_PATTERN },
+        additionalProperties: { $ref: '#/definitions/referenceOrTemplate' },
+        description,
+      };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { LogFormat, LogLevel } from '../base/log.ts';
 import { isValidEnvName } from '../refs/names.ts';
 import type { ConfigFile, LoadedConfig } from './file.ts';
-import { type Flags, parseEnvFlag, parseImportFlag } from './flags.ts';
+import { type Flags, parseEntry, parseEnvFlag, parseImportFlag } from './flags.ts';
 import { envText, flagAttribute, flagText, OPTIONS, type OptionSpec } from './options.ts';
 import { checkPattern, envSource, fileSource, flagSource, oneOf, type Source, wrap } from './sources.ts';
 import {
@@ -55,6 +55,8 @@ export interface Settings {
   env: Array<{ name: string; ref: string; source: 'flag' | 'config'; onChange?: OnChange }>;
   /** Config `import:` then `--import`. */
   imports: Array<{ ref: string; prefix?: string; source: 'flag' | 'config' }>;
+  /** Secrets the child reads at /dev/fd/N: config `files:` then `--file` (a flag wins per name). */
+  files: Array<{ name: string; ref: string; source: 'flag' | 'config' }>;
   onChange: OnChange;
   /** Re-read interval for watched secrets; undefined = no watching. */
   watchMs?: number;
@@ -195,6 +197,21 @@ function apply(
       (getPath(settings, o.setting) as string[]).push(...items);
       return;
     }
+    case 'entries': {
+      // A map from the file, `NAME=REF` texts from a flag.
+      const items = Array.isArray(raw)
+        ? (raw as string[]).map((t) => ({
+            ...wrap(source, what, () => parseEntry(t)),
+            source: 'flag' as const,
+          }))
+        : Object.entries(raw as Record<string, string>).map(([name, ref]) => ({
+            name,
+            ref,
+            source: 'config' as const,
+          }));
+      (getPath(settings, o.setting) as Settings['files']).push(...items);
+      return;
+    }
   }
   setPath(settings, o.setting, value);
 }
@@ -230,6 +247,7 @@ function defaults(env: Record<string, string | undefined>): Settings {
     drop: [],
     env: [],
     imports: [],
+    files: [],
     mask: isCi(env),
     vault: { auth: {}, tls: {} },
     aws: {},

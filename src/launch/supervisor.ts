@@ -4,6 +4,7 @@ import { isatty } from 'node:tty';
 import { execa, type ResultPromise } from 'execa';
 import { InternalError } from '../base/errors.ts';
 import type { Logger } from '../base/log.ts';
+import { FdFiles } from './fd-files.ts';
 import { forwardedSignals, statusToExitCode, terminalSignals, terminatingSignals } from './signals.ts';
 
 /** How a child ended. */
@@ -51,6 +52,11 @@ export interface SupervisorOptions {
   output?: () => OutputStreams;
   /** After the child exits, how long to wait for piped output to drain; default 1000 ms. */
   outputGraceMs?: number;
+  /**
+   * Contents the child reads at /dev/fd/3, /dev/fd/4, ... (`fdPath`): fresh pipes at every start,
+   * filled while the child runs. Call {@link Supervisor.prepare} before {@link Supervisor.start}.
+   */
+  files?: readonly (string | Uint8Array)[];
 }
 
 /** Events of a {@link Supervisor}. */
@@ -78,6 +84,8 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #opts: SupervisorOptions;
   #env: Record<string, string>;
+  #files: readonly (string | Uint8Array)[];
+  #fdFiles: FdFiles | undefined;
   #child: ResultPromise | undefined;
   #exited: Promise<ChildExit> | undefined;
   #running = false;
@@ -91,6 +99,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.#opts = opts;
     this.#env = opts.env;
+    this.#files = opts.files ?? [];
+  }
+
+  /** Makes the pipes of the next start (when there are files); {@link restart} does it itself. */
+  async prepare(): Promise<void> {
+    this.#fdFiles?.close();
+    this.#fdFiles = this.#files.length > 0 ? await FdFiles.create(this.#files) : undefined;
   }
 
   /** True while a child is alive (from {@link start} until its exit has been reported). */
@@ -116,16 +131,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   start(): void {
     if (this.#running) throw new InternalError('Supervisor.start() while a child is running');
+    if (this.#files.length > 0 && this.#fdFiles === undefined) {
+      throw new InternalError('Supervisor.start() with files before prepare()');
+    }
     const opts = this.#opts;
     const output = opts.output?.() ?? {};
+    const files = this.#fdFiles;
+    this.#fdFiles = undefined;
+    // execa's types allow only fds 3-9 of the parent here; any open fd works (the read end of a pipe).
+    const fileFds = (files?.childFds ?? []).map((fd) => ({ value: fd as 3, input: true }));
+    const stdio = [
+      'inherit',
+      output.stdout ? 'pipe' : 'inherit',
+      output.stderr ? 'pipe' : 'inherit',
+      ...fileFds,
+    ] as const;
     const child = execa(opts.file, opts.args ?? [], {
       argv0: opts.argv0 ?? opts.file,
       env: this.#env,
       extendEnv: false,
       ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      stdin: 'inherit',
-      stdout: output.stdout ? 'pipe' : 'inherit',
-      stderr: output.stderr ? 'pipe' : 'inherit',
+      stdio,
       buffer: false,
       reject: false,
       // Forwarded signals must not escalate; only stop() does, with its own timer.
@@ -144,7 +170,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // If the agent exits (even on a crash) while the child lives, the child gets the stop signal.
     const onAgentExit = () => child.kill(opts.stopSignal ?? 'SIGTERM');
     process.on('exit', onAgentExit);
-    this.#exited = this.#waitExit(child).finally(() => process.removeListener('exit', onAgentExit));
+    files?.fill();
+    this.#exited = this.#waitExit(child).finally(() => {
+      process.removeListener('exit', onAgentExit);
+      files?.close();
+    });
     if (child.pid !== undefined) this.emit('start', child.pid);
   }
 
@@ -256,15 +286,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Stops the current child (if any) and starts a new one with `env`, unless {@link shutDown}
-   * was called by then: the stopped child's exit is then the last one.
+   * Stops the current child (if any) and starts a new one with `env` (and `files`, in fresh
+   * pipes), unless {@link shutDown} was called by then: the stopped child's exit is then the last one.
    * @returns the stopped child's exit.
    */
-  async restart(env: Record<string, string>): Promise<ChildExit> {
+  async restart(env: Record<string, string>, files?: readonly (string | Uint8Array)[]): Promise<ChildExit> {
     const run = (async () => {
       const previous = await this.stop();
       if (this.#shuttingDown) return previous;
       this.#env = env;
+      if (files !== undefined) this.#files = files;
+      await this.prepare();
+      if (this.#shuttingDown) {
+        this.#fdFiles?.close();
+        this.#fdFiles = undefined;
+        return previous;
+      }
       this.start();
       return previous;
     })();
@@ -386,6 +423,7 @@ export async function startChild(opts: StartChildOptions): Promise<ChildExit> {
   }
   const supervisor = new Supervisor(opts);
   opts.onSupervisor?.(supervisor);
+  await supervisor.prepare();
   const killTimeoutMs = opts.killTimeoutMs ?? 10_000;
   let killTimer: NodeJS.Timeout | undefined;
   const clearKillTimer = () => clearTimeout(killTimer);

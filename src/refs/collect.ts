@@ -22,6 +22,11 @@ export interface CollectInput {
   /** `--import REF` and the config `import:` list. */
   imports: Array<{ ref: string; prefix?: string; source: 'flag' | 'config' }>;
   /**
+   * `--file NAME=REF` and the config `files:` map: resolved like explicit entries (a reference or
+   * a template), but the child reads the value from a pipe at the path its variable names.
+   */
+  files?: Array<{ name: string; ref: string; source: 'flag' | 'config' }>;
+  /**
    * True: bad entries are returned in {@link CollectedRefs.failures} instead of thrown, and every
    * valid reference is still collected, so the caller can resolve those and report both sets in
    * one error. The caller must not start the child while `failures` is non-empty.
@@ -65,6 +70,8 @@ export interface CollectedRefs {
   refs: CollectedRef[];
   /** Variables built from templates (each name is in `refs` or `templates`, never both). */
   templates: CollectedTemplate[];
+  /** Variables (in `refs` or `templates`) whose value the child reads as a file, in fd order. */
+  files: string[];
   imports: CollectedImport[];
   /** Inherited variables whose value was a reference or a template: their raw value must never reach the child. */
   refVariables: Set<string>;
@@ -114,7 +121,22 @@ export function collectRefs(input: CollectInput): CollectedRefs {
     embedded: [],
     failures: [],
   };
+  const files = explicitEntries(input.files ?? []);
   const explicit = explicitEntries(input.explicit);
+  for (const [name, entry] of files) {
+    if (!explicit.has(name)) continue;
+    found.failures.push({
+      variable: name,
+      ref: NOT_A_REFERENCE,
+      error: sourceError(
+        entry.source,
+        `${name} is given both as a variable (--env / env:) and as a file (--file / files:); keep one`,
+        'ref.fileConflict',
+      ),
+    });
+    explicit.delete(name);
+  }
+  for (const [name, entry] of files) explicit.set(name, entry);
   collectExplicit(explicit, found);
   if (input.scanEnv) scanEnv(input.env, explicit, found);
   const imports = collectImports(input.imports, found.failures);
@@ -123,6 +145,7 @@ export function collectRefs(input: CollectInput): CollectedRefs {
   return {
     refs: [...chosen.values()],
     templates: [...templates.values()],
+    files: [...files.keys()].filter((name) => chosen.has(name) || templates.has(name)),
     imports,
     refVariables,
     failures,

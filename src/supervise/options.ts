@@ -6,6 +6,7 @@ import type { ProviderRegistry } from '../providers/registry.ts';
 import type { NamedTemplate } from '../refs/index.ts';
 import type { Resolution, ResolveEntry, ResolveImport } from '../resolve/resolve.ts';
 import type { Clock } from './lease-schedule.ts';
+import type { FileContents } from './secret-state.ts';
 
 /** Options of {@link SecretRunner} / {@link superviseChild}. */
 export interface SecretRunnerOptions {
@@ -27,6 +28,11 @@ export interface SecretRunnerOptions {
   templates?: readonly NamedTemplate[];
   /** Builds the child's environment from all values (the agent's `buildChildEnv` closure). */
   buildEnv: (values: ReadonlyMap<string, string>) => Record<string, string>;
+  /**
+   * The contents of the files the child reads at /dev/fd/3, 4, ... (`--file`), by variable, in fd
+   * order; every start gets fresh pipes, and a changed content counts as a changed variable.
+   */
+  buildFiles?: (values: ReadonlyMap<string, string>) => FileContents;
   registry: Pick<ProviderRegistry, 'get' | 'closeAll' | 'loaded'>;
   settings: Pick<Settings, 'onChange' | 'env' | 'mask' | 'killTimeoutMs' | 'splayMs' | 'revoke'>;
   logger: Logger;

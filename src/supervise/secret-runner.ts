@@ -97,6 +97,7 @@ export class SecretRunner {
       resolution: opts.resolution,
       entries: opts.entries,
       buildEnv: opts.buildEnv,
+      ...(opts.buildFiles ? { buildFiles: opts.buildFiles } : {}),
       knownSecrets: opts.knownSecrets,
       leases: this.#leases,
       reissue: this.#reissue,
@@ -156,6 +157,7 @@ export class SecretRunner {
         ...(o.argv0 !== undefined ? { argv0: o.argv0 } : {}),
         ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
         env: this.#childEnv,
+        files: this.#secrets.files,
         killTimeoutMs: o.settings.killTimeoutMs,
         ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
         logger: log,
@@ -268,12 +270,13 @@ export class SecretRunner {
 
   async #restart(s: Supervisor, plan: ChangePlan): Promise<void> {
     const env = this.#secrets.env;
+    const files = this.#secrets.files;
     const values = new Map(this.#secrets.values);
     const obsolete = this.#leases.retired();
     if (this.#o.settings.mask) this.#masker = this.#maskerFor(values);
     this.#stopReason = 'restart';
     this.#ctx.log.info(`secrets changed (${plan.variables.join(', ')}); restarting the child`);
-    await s.restart(env);
+    await s.restart(env, files);
     this.#stopReason = undefined;
     this.#childEnv = env;
     if (this.#terminating) s.signal(this.#terminating);

@@ -18,12 +18,17 @@ export interface SecretStateOptions {
   entries: ResolveEntry[];
   /** Builds the child's environment from all values. */
   buildEnv: (values: ReadonlyMap<string, string>) => Record<string, string>;
+  /** The contents of the child's files (`--file`), by variable, in fd order. */
+  buildFiles?: (values: ReadonlyMap<string, string>) => FileContents;
   /** Every secret value read gets added here. */
   knownSecrets: Set<string> | undefined;
   leases: LeaseTracker;
   /** Schedules the next issue of documents that issued a certificate. */
   reissue?: Pick<ReissueScheduler, 'track'>;
 }
+
+/** The contents of the child's files: (variable, content) in fd order. */
+export type FileContents = ReadonlyArray<readonly [name: string, content: string]>;
 
 /** What a re-read changed in the environment of the next child start. */
 export interface EnvChange {
@@ -40,6 +45,7 @@ export class SecretState {
   readonly #docs = new Map<string, ResolvedDocument>();
   #values: Map<string, string>;
   #env: Record<string, string>;
+  #files: FileContents;
 
   constructor(ctx: SuperviseContext, o: SecretStateOptions) {
     this.#ctx = ctx;
@@ -48,6 +54,12 @@ export class SecretState {
     this.#remember(this.#values);
     for (const doc of o.resolution.documents) this.#docs.set(doc.key, doc);
     this.#env = o.buildEnv(this.#values);
+    this.#files = o.buildFiles?.(this.#values) ?? [];
+  }
+
+  /** The contents of the files the next child start reads, in fd order. */
+  get files(): string[] {
+    return this.#files.map(([, content]) => content);
   }
 
   /** All values as last read. */
@@ -97,12 +109,16 @@ export class SecretState {
       });
     }
     this.#values = merged.values;
-    const changed = changedVariables(this.#env, env);
+    const files = this.#o.buildFiles?.(merged.values) ?? [];
+    const changed = [
+      ...new Set([...changedVariables(this.#env, env), ...changedFiles(this.#files, files)]),
+    ].sort();
     if (changed.length === 0) {
       log.debug('secrets read again; the environment is unchanged', { reason });
       return undefined;
     }
     this.#env = env;
+    this.#files = files;
     audit.record('rotation.detected', {
       reason,
       documents: merged.documents.map((d) => ({
@@ -151,4 +167,10 @@ export class SecretState {
     const known = this.#o.knownSecrets;
     if (known) for (const v of values.values()) known.add(v);
   }
+}
+
+/** Files whose content differs (a file's path in the environment never changes). */
+function changedFiles(before: FileContents, after: FileContents): string[] {
+  const old = new Map(before);
+  return after.filter(([name, content]) => old.get(name) !== content).map(([name]) => name);
 }

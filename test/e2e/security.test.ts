@@ -386,6 +386,24 @@ describe('secrun writes nothing to disk', { skip: straceSkip ?? false }, () => {
   });
 });
 
+describe('secrun --file writes nothing to disk', { skip: straceSkip ?? false }, () => {
+  test('when a child reads a secret from --file then the value travels through a pipe and no process writes to disk', async () => {
+    const reader = [
+      NODE,
+      '-e',
+      "process.exit(require('node:fs').readFileSync(process.env.API_KEY_FILE, 'utf8').startsWith('canary-api-') ? 0 : 3)",
+    ];
+    const r = await traced(
+      [NODE, BIN, 'run', '--file', 'API_KEY_FILE=vault:secret/app/api#key', '--', ...reader],
+      { ...bed.env },
+    );
+    assert.equal(r.code, 0, `the child read the secret from its file: ${r.stderr}`);
+    assert.ok(r.trace.opened.includes('/dev/fd/3'), 'the child opened the pipe by its path');
+    assert.deepEqual(r.trace.writes, []);
+    assert.deepEqual(leaks(allSecrets(), r.stdout, r.stderr), []);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 2. /proc/<pid>/cmdline and environ
 

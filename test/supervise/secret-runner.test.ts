@@ -11,6 +11,7 @@ import type { OnChange, Settings, VaultAuthSettings } from '../../src/config/ind
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../src/dev/aws/server.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
+import { fdPath } from '../../src/launch/fd-files.ts';
 import type { ChildExit } from '../../src/launch/supervisor.ts';
 import { createProviderRegistry } from '../../src/providers/registry.ts';
 import {
@@ -33,6 +34,7 @@ import { until, waitFor } from '../helpers/poll.ts';
 import { rawRequest } from '../helpers/vault-target.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/print-env-on-start.mjs', import.meta.url));
+const READ_FILES = fileURLToPath(new URL('../fixtures/read-files.mjs', import.meta.url));
 const NODE = process.execPath;
 
 const canary = (label: string): string => `canary-${label}-${randomBytes(9).toString('hex')}`;
@@ -55,6 +57,7 @@ const C = {
   retry: canary('retry'),
   stripe: canary('stripe'),
   tpl: canary('tpl'),
+  file: canary('file'),
 };
 
 const SEED = `
@@ -532,6 +535,71 @@ describe('SecretRunner against the dev Vault server', () => {
     );
     s.stopChild();
     assert.equal((await s.done).exitCode, 0);
+  });
+
+  test('when a secret given as a file rotates then the restarted child reads the new value from a fresh pipe', async (t) => {
+    const ref = 'vault:secret/rot/file#key';
+    await rotate('rot/file', { key: C.file });
+    const logger = createLogger({ level: 'silent', write: () => {} });
+    const registry = createProviderRegistry({
+      env: { VAULT_ADDR: server.url, VAULT_TOKEN: C.root },
+      logger,
+      homeDir: '/nonexistent-home',
+    });
+    const entries: ResolveEntry[] = [{ variable: 'KEY_FILE', ref: parseRef(ref) }];
+    const resolution = await resolveAll(entries, [], registry, AbortSignal.timeout(10_000));
+    let text = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const reads = () =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { path: string; head: string; pid?: number });
+    const runner = new SecretRunner({
+      file: NODE,
+      args: [READ_FILES, 'KEY_FILE', 'wait'],
+      resolution,
+      entries,
+      imports: [],
+      buildEnv: () => ({ KEY_FILE: fdPath(0) }),
+      buildFiles: (values) => [['KEY_FILE', values.get('KEY_FILE') ?? '']],
+      registry,
+      settings: {
+        onChange: { action: 'restart' },
+        env: [],
+        mask: false,
+        killTimeoutMs: 2000,
+        splayMs: 0,
+        revoke: true,
+      },
+      logger,
+      isTty: false,
+      coalesceMs: 50,
+      outputTo: { stdout: sink, stderr: sink },
+      random: () => 0.5,
+    });
+    const done = runner.run();
+    t.after(() => done.catch(() => undefined));
+    await waitUntil('the first read', () => reads().length >= 1);
+    const next = canary('file2');
+    await rotate('rot/file', { key: next });
+    await runner.refresh([keyOf(ref)]);
+    await waitUntil('the restarted child read', () => reads().length >= 2);
+    assert.deepEqual(
+      reads().map((r) => [r.path, r.head]),
+      [
+        ['/dev/fd/3', C.file],
+        ['/dev/fd/3', next],
+      ],
+    );
+    assert.equal(runner.childEnv['KEY_FILE'], '/dev/fd/3', 'the path is the same, the pipe is new');
+    process.kill(reads().at(-1)?.pid ?? 0, 'SIGTERM');
+    assert.equal((await done).exitCode, 0);
   });
 
   test('when a KV v2 secret rotates and on_change is restart then the child restarts with the new value', async (t) => {
