@@ -51,11 +51,13 @@ export async function createPipes(count: number, deadlineMs = DEFAULT_DEADLINE_M
     helper.once('error', reject);
   });
   const opened: number[] = [];
+  let helpers: number[] = [];
+  const pipes: PipeEnds[] = [];
   try {
     await spawned;
     const pid = helper.pid as number;
     const ends = await findEnds(pid, count, Date.now() + deadlineMs);
-    const pipes: PipeEnds[] = [];
+    helpers = ends.flatMap((e) => [e.writer, e.reader]);
     for (const end of ends) {
       const readFd = openSync(`/proc/${end.reader}/fd/0`, constants.O_RDONLY);
       opened.push(readFd);
@@ -63,7 +65,6 @@ export async function createPipes(count: number, deadlineMs = DEFAULT_DEADLINE_M
       opened.push(writeFd);
       pipes.push({ readFd, writeFd });
     }
-    return pipes;
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     throw new InternalError(
@@ -77,6 +78,30 @@ export async function createPipes(count: number, deadlineMs = DEFAULT_DEADLINE_M
       // already gone
     }
     helper.stdin?.destroy();
+  }
+  // A helper reads the pipe it holds: nothing may be written before every one of them is dead.
+  try {
+    await helpersGone(helpers, Date.now() + deadlineMs);
+  } catch (err) {
+    closePipes(pipes);
+    throw err;
+  }
+  return pipes;
+}
+
+async function helpersGone(pids: readonly number[], deadline: number): Promise<void> {
+  for (;;) {
+    const alive = pids.filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) [ZX]/.test(stat);
+      } catch {
+        return false;
+      }
+    });
+    if (alive.length === 0) return;
+    if (Date.now() > deadline) throw new InternalError('the pipe helper did not exit', 'launch.pipe');
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

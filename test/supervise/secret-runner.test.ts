@@ -585,11 +585,11 @@ describe('SecretRunner against the dev Vault server', () => {
     });
     const done = runner.run();
     t.after(() => done.catch(() => undefined));
-    await waitUntil('the first read', () => reads().length >= 1);
+    await until('the first read', () => reads().length >= 1);
     const next = canary('file2');
     await rotate('rot/file', { key: next });
     await runner.refresh([keyOf(ref)]);
-    await waitUntil('the restarted child read', () => reads().length >= 2);
+    await until('the restarted child read', () => reads().length >= 2);
     assert.deepEqual(
       reads().map((r) => [r.path, r.head]),
       [
