@@ -9,7 +9,7 @@ import { createLogger } from '../../src/base/log.ts';
 import { resolveCommand } from '../../src/launch/exec.ts';
 import { fdPath } from '../../src/launch/fd-files.ts';
 import { closePipes, createPipes } from '../../src/launch/pipes.ts';
-import { runSupervised, Supervisor } from '../../src/launch/supervisor.ts';
+import { Supervisor, startChild } from '../../src/launch/supervisor.ts';
 import { type OpensslDir, opensslDir } from '../helpers/openssl.ts';
 
 const node = process.execPath;
@@ -62,7 +62,7 @@ describe('Supervisor with files', () => {
     const big = randomBytes(700 * 1024).toString('base64');
     const out = recorder();
     const before = openFds();
-    const exit = await runSupervised({
+    const exit = await startChild({
       file: node,
       args: [READER, 'SMALL,BIG'],
       env: { SMALL: fdPath(0), BIG: fdPath(1) },
@@ -86,7 +86,7 @@ describe('Supervisor with files', () => {
     const started = Date.now();
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    const exit = await runSupervised({
+    const exit = await startChild({
       file: node,
       args: ['-e', 'setTimeout(() => {}, 300)'],
       env: { KEY: fdPath(0) },
@@ -133,7 +133,7 @@ describe('openssl reads a certificate from /dev/fd/N', () => {
   test('when the certificate is a file value then openssl x509 -in /dev/fd/3 prints its subject', async () => {
     const { cert } = ssl.selfSigned('svc', 'payments.internal');
     const out = recorder();
-    const exit = await runSupervised({
+    const exit = await startChild({
       file: resolveCommand('openssl', { path: `${process.env['PATH'] ?? ''}:/usr/bin:/bin` }),
       args: ['x509', '-in', fdPath(0), '-noout', '-subject'],
       env: { PATH: path.dirname(node) },
