@@ -105,7 +105,7 @@ export async function runCommand(req: {
         if (built !== undefined) known.add(built);
       }
       // A file's variable names the pipe the child reads; its value goes into the pipe.
-      files.forEach((name, i) => rendered.set(name, fdPath(i)));
+      for (const [i, name] of files.entries()) rendered.set(name, fdPath(i));
       return buildChildEnv({
         agentCredentials: [...DEFAULT_AGENT_CREDENTIALS, ...consumed],
         inherited: io.env,
