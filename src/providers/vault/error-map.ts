@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   type ErrorDetails,
   InternalError,
   NotFoundError,
@@ -79,6 +80,13 @@ export function mapVaultError(err: unknown, ctx: ErrorContext): SecrunError {
         return new UnavailableError(`gave up: ${err.message}`, 'provider.deadline', details);
       case 'redirect':
         return new UnavailableError(err.message, 'vault.redirect', details);
+      case 'insecure':
+        return new ConfigError(
+          `refusing plain http to ${ctx.address}: ${err.message}, so the Vault token would cross the network ` +
+            'unencrypted; use https, or allow it explicitly with --allow-insecure-http',
+          'vault.insecureHttp',
+          details,
+        );
       case 'protocol':
         return new UnavailableError(`${err.message} from ${ctx.address}`, 'vault.badResponse', details);
       default:

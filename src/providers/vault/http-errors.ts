@@ -2,7 +2,7 @@
 import { redactServerText } from '../../base/redact.ts';
 
 /** What went wrong below HTTP. */
-export type TransportKind = 'connection' | 'timeout' | 'tls' | 'abort' | 'redirect' | 'protocol';
+export type TransportKind = 'connection' | 'timeout' | 'tls' | 'abort' | 'redirect' | 'protocol' | 'insecure';
 
 /**
  * A failure below HTTP. Built by us from the socket error's code and our own words: it holds no

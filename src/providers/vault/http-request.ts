@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { abortWords } from '../../base/deadline.ts';
-import { isTlsErrorCode } from '../net.ts';
+import { isTlsErrorCode, NOT_LOOPBACK } from '../net.ts';
 import { connectionWords, fmtSeconds, VaultTransportError } from './http-errors.ts';
 
 /** Per-request state shared between a call and the transport (passed through node-vault). */
@@ -117,6 +117,10 @@ function abortError(signal: AbortSignal | undefined): VaultTransportError {
 
 function socketError(err: Error): VaultTransportError {
   const code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+  if (code === NOT_LOOPBACK) {
+    // Our own message (name and address), from loopbackOnlyLookup: no request data.
+    return new VaultTransportError('insecure', code, err.message);
+  }
   if (isTlsErrorCode(code)) {
     // OpenSSL's reason ("tlsv1 alert protocol version"): library text, never request data.
     const reason = /SSL routines:[^:]*:([^:]{1,80})/.exec(err.message)?.[1]?.trim();

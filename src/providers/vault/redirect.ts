@@ -7,8 +7,8 @@ export function isRedirect(status: number): boolean {
 }
 
 /**
- * The target of one redirect from `from`: only the first hop, only to the same scheme and host
- * as `base` (a standby pointing at the leader). Anything else is a VaultTransportError, raised
+ * The target of one redirect from `from`: only the first hop, only to the same origin (scheme,
+ * host and port) as `base` (a standby pointing at the leader). Anything else is a VaultTransportError, raised
  * before the token could be sent anywhere else.
  */
 export function redirectTarget(base: URL, from: URL, res: SendResult, hop: number): URL {
@@ -33,7 +33,8 @@ export function redirectTarget(base: URL, from: URL, res: SendResult, hop: numbe
         `(${target.protocol.replace(':', '')}); the token was not sent`,
     );
   }
-  if (target.hostname.toLowerCase() !== base.hostname.toLowerCase()) {
+  // Another port is another origin (another server): the token goes nowhere but VAULT_ADDR's.
+  if (target.host.toLowerCase() !== base.host.toLowerCase()) {
     throw new VaultTransportError(
       'redirect',
       'REDIRECT_HOST',

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { loopbackOnlyLookup } from '../net.ts';
 import type { VaultSettings } from './env-settings.ts';
 import { type CallState, sendOnce } from './http-request.ts';
 import { isRedirect, redirectTarget } from './redirect.ts';
@@ -41,8 +42,11 @@ export class HttpTransport {
   ) {
     this.#settings = settings;
     this.#base = new URL(settings.address);
+    // Plain http without --allow-insecure-http: only to a name that resolves to loopback.
+    const guarded =
+      this.#base.protocol === 'http:' && !settings.allowInsecureHttp ? loopbackOnlyLookup(lookup) : lookup;
     // Connections are reused (keep-alive) and capped: one agent never opens hundreds at once.
-    const pool = { keepAlive: true, maxSockets, ...(lookup ? { lookup } : {}) };
+    const pool = { keepAlive: true, maxSockets, ...(guarded ? { lookup: guarded } : {}) };
     this.#agent =
       this.#base.protocol === 'https:' ? new https.Agent({ ...tlsOptions, ...pool }) : new http.Agent(pool);
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ConfigError, type SecrunError } from '../../../src/base/errors.ts';
 import { createLogger } from '../../../src/base/log.ts';
@@ -143,6 +144,47 @@ async function otherLoopbackRecorder() {
   }
 }
 
+/** A tiny Vault-shaped server on 127.0.0.1 answering with `handle`. */
+async function tinyVault(
+  handle: (
+    req: http.IncomingMessage,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ) => void,
+): Promise<string> {
+  const server = http.createServer((req, res) => {
+    handle(req, (status, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A lookup that sends every name to `address` and counts the calls. */
+function lookupTo(address: string): { lookup: LookupFunction; calls: string[] } {
+  const calls: string[] = [];
+  const family = address.includes(':') ? 6 : 4;
+  const lookup = ((hostname: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) => {
+    calls.push(hostname);
+    if (options?.all) cb(null, [{ address, family }]);
+    else cb(null, address, family);
+  }) as unknown as LookupFunction;
+  return { lookup, calls };
+}
+
+/** A non-loopback address of this host (to listen on), if it has one. */
+function nonLoopbackAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  }
+  return undefined;
+}
+
 /** A lookup that sends every name to 127.0.0.1 and counts the calls. */
 function spyLookup(): { lookup: LookupFunction; calls: string[] } {
   const calls: string[] = [];
@@ -195,6 +237,31 @@ describe('plain http', () => {
     );
   });
 
+  test('when a *.localhost name resolves to a non-loopback address then plain http is refused and nothing is sent there', async () => {
+    const outside = nonLoopbackAddress();
+    const target = outside ? await recorder(outside) : undefined;
+    const port = target ? new URL(target.url).port : '8200';
+    const spy = lookupTo(outside ?? '10.255.255.1');
+    const p = provider({ VAULT_ADDR: `http://vault.localhost:${port}` }, { lookup: spy.lookup });
+    const out = await readOne(p);
+    const err = expectCode(out, 'vault.insecureHttp');
+    assert.equal(err.exitCode, 78);
+    assert.match(err.message, /vault\.localhost resolves to [0-9.]+, not a loopback address/);
+    assert.match(err.message, /--allow-insecure-http/);
+    assert.ok(spy.calls.includes('vault.localhost'));
+    if (target) assert.deepEqual(target.seen, [], 'the token went to a non-loopback address');
+  });
+
+  test('when a *.localhost name resolves to loopback then plain http is allowed without the flag', async () => {
+    const port = new URL(main.url).port;
+    const spy = lookupTo('127.0.0.1');
+    const out = await readOne(
+      provider({ VAULT_ADDR: `http://vault.localhost:${port}` }, { lookup: spy.lookup }),
+    );
+    assert.ok(out.ok, out.ok ? '' : out.error.message);
+    assert.ok(spy.calls.includes('vault.localhost'));
+  });
+
   test('when the http address is loopback (127.0.0.0/8, ::1, localhost) then it is allowed without the flag', async () => {
     for (const addr of [
       'http://127.0.0.1:8200',
@@ -244,25 +311,39 @@ describe('redirects', () => {
     );
   });
 
-  test('when a standby redirects to the same host then it is followed once and the answer used', async (t) => {
-    const active = await startVaultServer({ seed: seed() });
-    t.after(() => active.close());
-    main.setStandby(active.url);
-    const out = await readOne(provider({}));
-    assert.ok(out.ok, out.ok ? '' : out.error.message);
-    assert.deepEqual(out.doc.value, { password: SECRET });
-    assert.equal(active.log.filter({ path: '/v1/secret/data/app/db' }).length, 1);
+  test('when a standby redirects to the same host on another port then that is another origin: nothing is sent there', async () => {
+    const other = await recorder('127.0.0.1');
+    main.setStandby(other.url);
+    const err = expectCode(await readOne(provider({})), 'vault.redirect');
+    assert.match(err.message, /token was not sent/);
+    assert.deepEqual(other.seen, []);
   });
 
-  test('when two standbys redirect to each other then one hop is followed and the loop is refused', async (t) => {
-    const b = await startVaultServer({ seed: seed() });
-    t.after(() => b.close());
-    main.setStandby(b.url);
-    b.setStandby(main.url);
-    const err = expectCode(await readOne(provider({})), 'vault.redirect');
+  test('when a redirect stays on the same origin then it is followed once and the answer used', async () => {
+    const seen: string[] = [];
+    const url = await tinyVault((req, send) => {
+      seen.push(`${req.url} ${req.headers['x-vault-token'] === ROOT ? 'token' : 'no token'}`);
+      if (req.url === '/v1/app/cfg') return send(307, {}, { location: '/v1/app/cfg-moved' });
+      if (req.url === '/v1/app/cfg-moved') return send(200, { data: { password: 'moved' } });
+      return send(404, { errors: [] });
+    });
+    const req: DocumentRequest = { scheme: 'vault', path: 'app/cfg', options: {}, key: 'vault:app/cfg' };
+    const out = await readOne(provider({ VAULT_ADDR: url }), req);
+    assert.ok(out.ok, out.ok ? '' : out.error.message);
+    assert.deepEqual(out.doc.value, { password: 'moved' });
+    assert.deepEqual(seen.slice(-2), ['/v1/app/cfg token', '/v1/app/cfg-moved token']);
+  });
+
+  test('when a server keeps redirecting to itself then one hop is followed and the loop is refused', async () => {
+    let hits = 0;
+    const url = await tinyVault((req, send) => {
+      if (req.url?.startsWith('/v1/sys/')) return send(404, { errors: [] });
+      hits++;
+      return send(307, {}, { location: req.url ?? '/' });
+    });
+    const err = expectCode(await readOne(provider({ VAULT_ADDR: url })), 'vault.redirect');
     assert.match(err.message, /more than once/);
-    assert.equal(main.log.entries.length, 1);
-    assert.equal(b.log.entries.length, 1);
+    assert.equal(hits, 2);
   });
 
   describe('https', { skip: !haveOpenssl() && 'openssl not installed' }, () => {
