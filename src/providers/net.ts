@@ -8,7 +8,7 @@ export function isLoopbackAddress(address: string): boolean {
   if (isIP(a) !== 6) return false;
   if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
   const mapped = /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  return mapped?.[1] !== undefined && mapped[1].startsWith('127.');
+  return mapped?.[1]?.startsWith('127.') === true;
 }
 
 /**
