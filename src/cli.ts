@@ -216,7 +216,9 @@ export async function main(): Promise<void> {
     stdinIsTty: Boolean(process.stdin.isTTY),
   };
   const code = await runCli(process.argv.slice(2), io);
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  // A reader that went away (EPIPE) leaves stdout destroyed: nothing left to flush.
+  if (!process.stdout.destroyed)
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);
 }
 

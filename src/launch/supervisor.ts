@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { readSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { isatty } from 'node:tty';
 import { execa, type ResultPromise } from 'execa';
@@ -324,16 +325,63 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 }
 
+/**
+ * Closes our end of the child's output socket (libuv gives the child a socketpair, not a pipe).
+ * Closing a UNIX socket with unread data makes the writer's next write fail with ECONNRESET;
+ * closing it empty makes it fail with EPIPE and SIGPIPE, as a closed pipe would. So what is
+ * pending is read and dropped first, synchronously, right before the close.
+ */
+function closeUnread(stream: Duplex): void {
+  stream.pause();
+  const fd = (stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd === 'number' && fd >= 0) {
+    const scratch = Buffer.allocUnsafe(65536);
+    try {
+      while (readSync(fd, scratch, 0, scratch.length, null) > 0);
+    } catch {
+      // EAGAIN: nothing left to read (the socket is non-blocking).
+    }
+  }
+  stream.destroy();
+}
+
+/** Our own stdout/stderr once their reader went away: writes to them are dropped from then on. */
+const deadOutputs = new WeakSet<NodeJS.WritableStream>();
+
+function ignoreError(): void {}
+
+/**
+ * Pipes the child's output through a stage to ours. When the stage fails, or our own output's
+ * reader goes away (`secrun run --mask ... | head -1`: EPIPE), the child's pipe is closed, so the
+ * child sees EPIPE / SIGPIPE on its next write exactly as it would without secrun, and its exit
+ * status is passed through as usual; the agent neither crashes nor passes anything on unfiltered.
+ */
 function pipeOutput(
   from: NodeJS.ReadableStream | null,
   through: Duplex | undefined,
   to: NodeJS.WritableStream,
 ): void {
   if (from === null || through === undefined) return;
-  through.on('error', () => {
+  const closeChildSide = () => {
     from.unpipe(through);
-    (from as unknown as Duplex).destroy();
-  });
+    through.unpipe(to as NodeJS.WritableStream & Duplex);
+    closeUnread(from as unknown as Duplex);
+  };
+  through.on('error', closeChildSide);
+  const onOutputError = () => {
+    if (!deadOutputs.has(to)) {
+      deadOutputs.add(to);
+      // A dead stdout stays dead: later writes (other children, final flushes) must not crash us.
+      to.on('error', ignoreError);
+    }
+    closeChildSide();
+  };
+  if (deadOutputs.has(to)) {
+    closeChildSide();
+    return;
+  }
+  to.on('error', onOutputError);
+  (from as unknown as Duplex).once('close', () => to.removeListener('error', onOutputError));
   from.pipe(through).pipe(to, { end: false });
 }
 
