@@ -79,12 +79,14 @@ const DENSE_BUDGET = 1 << 21;
  * Expands secrets into the byte patterns to search for: each value (and, when different, the
  * value with surrounding whitespace trimmed) in every {@link MaskForm}. Identical patterns are
  * kept once, for the first name: raw values of all secrets come before any encoded form.
+ * `wrapped` are the base64 forms of values of {@link WRAP_MIN_BYTES} or more, searched for a
+ * second time with CR and LF skipped (wrapped base64 lines).
  * @throws TypeError when a secret or option is malformed.
  */
 export function maskPatterns(
   secrets: readonly MaskSecret[],
   opts: MaskOptions = {},
-): { patterns: MaskPattern[]; skipped: string[] } {
+): { patterns: MaskPattern[]; skipped: string[]; wrapped: MaskPattern[] } {
   const { minLength } = checkOptions(opts);
   if (!Array.isArray(secrets)) {
     throw new TypeError(`mask: secrets must be an array of { name, value }, got ${typeof secrets}`);
@@ -116,11 +118,38 @@ export function maskPatterns(
     patterns.push({ name, form, bytes });
   };
   for (const { name, text } of texts) add(name, 'raw', Buffer.from(text, 'utf8'));
+  const wrapped: MaskPattern[] = [];
+  const wrappedSeen = new Set<string>();
   for (const { name, text } of texts) {
-    for (const [form, encoded] of encodings(text)) add(name, form, Buffer.from(encoded, 'utf8'));
+    for (const [form, encoded] of encodings(text)) {
+      const bytes = Buffer.from(encoded, 'utf8');
+      add(name, form, bytes);
+      const key = bytes.toString('latin1');
+      const long = Buffer.byteLength(text, 'utf8') >= WRAP_MIN_BYTES;
+      if (long && WRAPPABLE.has(form) && !wrappedSeen.has(key)) {
+        wrappedSeen.add(key);
+        wrapped.push({ name, form, bytes });
+      }
+    }
   }
-  return { patterns, skipped };
+  return { patterns, skipped, wrapped };
 }
+
+/**
+ * Forms also searched for with line breaks anywhere inside: `base64` wraps at 76 columns
+ * (coreutils, MIME with CRLF) or 64 (PEM, `openssl base64`), wherever the value falls in a line.
+ */
+const WRAPPABLE: ReadonlySet<MaskForm> = new Set(['base64', 'base64-core', 'base64-shift1', 'base64-shift2']);
+
+/**
+ * Values this long (bytes) get the wrapped search: their encoding alone fills a 64-column line
+ * (48 bytes). A second pass costs about as much as the first, so short values (most passwords),
+ * whose encoding only wraps when it happens to straddle a line break, do not pay for it.
+ */
+export const WRAP_MIN_BYTES = 48;
+
+const LF = 10;
+const CR = 13;
 
 function codePoints(s: string): number {
   let n = 0;
@@ -305,8 +334,8 @@ const EMPTY = Buffer.alloc(0);
 interface Span {
   start: number;
   end: number;
-  /** The leftmost match of the union, the longest at that start: it names the marker. */
-  pattern: number;
+  /** The marker of the leftmost match of the union, the longest at that start. */
+  token: Buffer;
 }
 
 /**
@@ -315,6 +344,12 @@ interface Span {
  */
 class Scanner {
   readonly #a: Automaton;
+  /** The base64 forms again, matched with CR and LF skipped; undefined when there are none. */
+  readonly #w: Automaton | undefined;
+  #wState = 0;
+  /** Stream offsets of the last non-CR/LF bytes (a ring as long as the longest wrapped form). */
+  readonly #wPos: Float64Array;
+  #wCount = 0;
   #state = 0;
   #consumed = 0;
   #emitted = 0;
@@ -324,8 +359,12 @@ class Scanner {
   #spans: Span[] = [];
   #out: Buffer[] = [];
 
-  constructor(a: Automaton) {
+  constructor(a: Automaton, w?: Automaton) {
     this.#a = a;
+    this.#w = w;
+    let longest = 1;
+    if (w) for (const len of w.patternLength) longest = Math.max(longest, len);
+    this.#wPos = new Float64Array(w ? longest : 1);
   }
 
   /** True while some input has not been written out yet. */
@@ -355,11 +394,82 @@ class Scanner {
         if (best[s]! >= 0) this.#match(best[s]!, base + i + 1);
       }
     }
+    const w = this.#w;
+    if (w !== undefined) this.#scanWrapped(w, chunk, base);
     this.#state = s;
     this.#consumed = base + n;
     // No later match can start before `safe`: the longest live prefix is depth[s] bytes long.
-    this.#emitUpTo(this.#consumed - a.depth[s]!);
+    let safe = this.#consumed - a.depth[s]!;
+    const wDepth = w === undefined ? 0 : w.depth[this.#wState]!;
+    if (wDepth > 0) safe = Math.min(safe, this.#wStart(wDepth));
+    this.#emitUpTo(safe);
     return this.#take();
+  }
+
+  /**
+   * The base64 forms again, over the same chunk with CR and LF skipped (wrapped base64 lines);
+   * `#wPos` maps what the automaton saw back to stream offsets. A second loop keeps the first one
+   * as fast as it was; its matches are merged into the spans afterwards.
+   */
+  #scanWrapped(w: Automaton, chunk: Buffer, base: number): void {
+    const { classes, dense, width, denseStates, best } = w;
+    const ring = this.#wPos;
+    const size = ring.length;
+    let ws = this.#wState;
+    let count = this.#wCount;
+    let ri = count % size;
+    let found: Array<[start: number, end: number, pattern: number]> | undefined;
+    for (let i = 0, n = chunk.length; i < n; i++) {
+      const byte = chunk[i]!;
+      if (byte === LF || byte === CR) continue;
+      ring[ri] = base + i;
+      ri = ri + 1 === size ? 0 : ri + 1;
+      count++;
+      const c = classes[byte]!;
+      let m = -1;
+      if (ws < denseStates) {
+        ws = dense[ws * width + c]!;
+        if (ws < 0) {
+          ws = ~ws;
+          m = best[ws]!;
+        }
+      } else {
+        ws = step(w, ws, c);
+        m = best[ws]!;
+      }
+      if (m >= 0) (found ??= []).push([ring[(count - w.patternLength[m]!) % size]!, base + i + 1, m]);
+    }
+    this.#wState = ws;
+    this.#wCount = count;
+    if (found === undefined) return;
+    for (const [start, end, m] of found) this.#spanAnywhere(start, end, w.patternToken[m]!);
+  }
+
+  /** Adds a match that may end before spans already recorded: merged with every span it overlaps. */
+  #spanAnywhere(matchStart: number, matchEnd: number, token: Buffer): void {
+    let start = matchStart;
+    let end = matchEnd;
+    let label = token;
+    const kept: Span[] = [];
+    for (const span of this.#spans) {
+      if (span.end <= start || span.start >= end) {
+        kept.push(span);
+        continue;
+      }
+      if (span.start < start || (span.start === start && span.end > end)) label = span.token;
+      start = Math.min(start, span.start);
+      end = Math.max(end, span.end);
+    }
+    let at = kept.findIndex((span) => span.start > start);
+    if (at < 0) at = kept.length;
+    kept.splice(at, 0, { start, end, token: label });
+    this.#spans = kept;
+  }
+
+  /** Stream offset of the `count`-th last non-CR/LF byte. */
+  #wStart(count: number): number {
+    const ring = this.#wPos;
+    return ring[(this.#wCount - count) % ring.length]!;
   }
 
   /**
@@ -372,9 +482,13 @@ class Scanner {
   }
 
   #match(pattern: number, end: number): void {
+    this.#span(end - this.#a.patternLength[pattern]!, end, this.#a.patternToken[pattern]!);
+  }
+
+  #span(matchStart: number, end: number, token: Buffer): void {
     // After release() a match may begin in bytes already written out; #advance skips the rest.
-    let start = end - this.#a.patternLength[pattern]!;
-    let label = pattern;
+    let start = matchStart;
+    let label = token;
     const spans = this.#spans;
     // Spans end no later than this match; those ending after its start overlap it.
     for (let top = spans.at(-1); top !== undefined && top.end > start; top = spans.at(-1)) {
@@ -382,10 +496,10 @@ class Scanner {
       // At an equal start this match is the longer one, as it ends later.
       if (top.start < start) {
         start = top.start;
-        label = top.pattern;
+        label = top.token;
       }
     }
-    spans.push({ start, end, pattern: label });
+    spans.push({ start, end, token: label });
   }
 
   /** Writes out plain bytes and finished redactions before `safe`. */
@@ -395,7 +509,7 @@ class Scanner {
     for (; done < spans.length && spans[done]!.end <= safe; done++) {
       const span = spans[done]!;
       this.#advance(span.start, true);
-      this.#out.push(this.#a.patternToken[span.pattern]!);
+      this.#out.push(span.token);
       this.#advance(span.end, false);
     }
     if (done > 0) spans.splice(0, done);
@@ -440,9 +554,9 @@ class MaskStream extends Transform {
   readonly #flushMs: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(a: Automaton, flushMs: number) {
+  constructor(a: Automaton, w: Automaton | undefined, flushMs: number) {
     super();
-    this.#scanner = new Scanner(a);
+    this.#scanner = new Scanner(a, w);
     this.#flushMs = flushMs;
   }
 
@@ -496,13 +610,15 @@ export class Masker {
   /** Sizes of the compiled automaton, safe to log. */
   readonly stats: MaskStats;
   readonly #automaton: Automaton;
+  readonly #wrapped: Automaton | undefined;
   readonly #flushMs: number;
 
   /** @throws TypeError when a secret or option is malformed. */
   constructor(secrets: readonly MaskSecret[], opts: MaskOptions = {}) {
     const { flushMs } = checkOptions(opts);
-    const { patterns, skipped } = maskPatterns(secrets, opts);
+    const { patterns, skipped, wrapped } = maskPatterns(secrets, opts);
     this.#automaton = compile(patterns);
+    this.#wrapped = wrapped.length > 0 ? compile(wrapped) : undefined;
     this.#flushMs = flushMs;
     this.skipped = skipped;
     this.stats = {
@@ -517,12 +633,12 @@ export class Masker {
    * that could begin a value, for at most `flushMs` after the last chunk, and all of them at end.
    */
   createStream(): Transform {
-    return new MaskStream(this.#automaton, this.#flushMs);
+    return new MaskStream(this.#automaton, this.#wrapped, this.#flushMs);
   }
 
   /** Masks a complete text or buffer in one go. */
   mask(data: Uint8Array | string): Buffer {
-    const scanner = new Scanner(this.#automaton);
+    const scanner = new Scanner(this.#automaton, this.#wrapped);
     const input = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const head = scanner.write(input);
     const tail = scanner.release();
