@@ -418,7 +418,7 @@ class Scanner {
     let ws = this.#wState;
     let count = this.#wCount;
     let ri = count % size;
-    let found: Array<[start: number, end: number, pattern: number]> | undefined;
+    const found: Array<[start: number, end: number, pattern: number]> = [];
     for (let i = 0, n = chunk.length; i < n; i++) {
       const byte = chunk[i]!;
       if (byte === LF || byte === CR) continue;
@@ -437,11 +437,10 @@ class Scanner {
         ws = step(w, ws, c);
         m = best[ws]!;
       }
-      if (m >= 0) (found ??= []).push([ring[(count - w.patternLength[m]!) % size]!, base + i + 1, m]);
+      if (m >= 0) found.push([ring[(count - w.patternLength[m]!) % size]!, base + i + 1, m]);
     }
     this.#wState = ws;
     this.#wCount = count;
-    if (found === undefined) return;
     for (const [start, end, m] of found) this.#spanAnywhere(start, end, w.patternToken[m]!);
   }
 
