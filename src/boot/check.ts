@@ -1,5 +1,6 @@
 import { ExitCode, ResolveError, toSecrunError } from '../base/errors.ts';
 import type { CheckCliOptions, CliIo } from '../cli-options.ts';
+import { checkExecEnv } from '../launch/exec-plan.ts';
 import type { ProviderCheck, SecretDates } from '../providers/provider.ts';
 import { leaseIds, type Resolution } from '../resolve/resolve.ts';
 import { buildHygiene, describeDocuments, formatHygiene } from './hygiene.ts';
@@ -34,6 +35,11 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
       dates = await describeDocuments(resolution.documents, registry, signal, logger);
       // check launches nothing: the dynamic credentials it minted are handed back at once.
       await revokeLeases(registry, leaseIds(resolution.documents), logger);
+      // What `run` would refuse at the handover (NUL, MAX_ARG_STRLEN, ARG_MAX), without a command.
+      const env: Record<string, string> = {};
+      for (const [name, value] of Object.entries(io.env)) if (value !== undefined) env[name] = value;
+      for (const [name, value] of resolution.values) env[name] = value;
+      checkExecEnv({ file: '', argv0: '', args: [] }, env);
     } catch (err) {
       if (err instanceof ResolveError) {
         await revokeLeases(registry, err.leaseIds, logger);

@@ -5,6 +5,7 @@ import type { Logger } from '../base/log.ts';
 import type { CliIo, RunCliOptions } from '../cli-options.ts';
 import type { Settings } from '../config/index.ts';
 import { execReplace, resolveCommand } from '../launch/exec.ts';
+import { checkExecEnv, type ExecPlan, planExec } from '../launch/exec-plan.ts';
 import { fdPath } from '../launch/fd-files.ts';
 import { checkPipeSupport } from '../launch/pipes.ts';
 import { signalNumber } from '../launch/signals.ts';
@@ -68,6 +69,9 @@ export async function runCommand(req: {
     }
     // Preflight before any fetch: a failed process.execve aborts Node instead of throwing.
     const file = resolveCommand(req.command, { path: io.env['PATH'], cwd: io.cwd });
+    const planOpts = { path: io.env['PATH'], cwd: io.cwd };
+    const command: ExecPlan = { file, argv0: req.command, args: req.args };
+    let plan = planExec(command, planOpts);
 
     await bootSplay(settings.bootSplayMs, logger);
     const stoppedEarly = bootStopReceived();
@@ -119,8 +123,19 @@ export async function runCommand(req: {
       });
     };
     const env = buildEnv(resolution.values);
+    let audit: Audit;
+    try {
+      // Again right before the handover: the values are known now, and the file may have changed.
+      checkExecEnv(plan, env);
+      plan = planExec(command, planOpts);
+      audit = createAudit({ target: settings.audit, secrets: () => known });
+    } catch (err) {
+      // Nothing will use what was minted: hand it back before failing.
+      await revokeLeases(registry, leaseIds(resolution.documents), logger);
+      await registry.closeAll();
+      throw err;
+    }
 
-    const audit = createAudit({ target: settings.audit, secrets: () => known });
     const login = session?.loginSummary;
     if (session && login) audit.record('auth.login', { provider: session.scheme, ...login });
     recordReads(audit, resolution);
@@ -163,7 +178,7 @@ export async function runCommand(req: {
         });
       }
       audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
-      execReplace(file, req.args, env, req.command);
+      execReplace(plan.file, plan.args, env, plan.argv0);
     }
 
     // Loaded on demand: exec mode never pays for execa and the lease machinery (boot time).
@@ -172,9 +187,9 @@ export async function runCommand(req: {
     await abandonIfStopped();
     // The runner installs its own signal listeners synchronously, before its first await.
     const running = superviseChild({
-      file,
-      argv0: req.command,
-      args: req.args,
+      file: plan.file,
+      argv0: plan.argv0,
+      args: plan.args,
       cwd: io.cwd,
       resolution,
       entries: resolveEntries(collected),

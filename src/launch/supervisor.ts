@@ -70,6 +70,23 @@ export interface SupervisorEvents {
 
 const spawnNotFound = new Set(['ENOENT', 'ENOTDIR']);
 
+const SPAWN_WORDS: Record<string, string> = {
+  ENOENT: 'no such file, or its #! interpreter is missing',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOEXEC: 'not a program for this system (exec format error)',
+  E2BIG: 'the arguments and environment are too large',
+  ETXTBSY: 'the file is being written',
+  ENOMEM: 'out of memory',
+  EAGAIN: 'too many processes',
+};
+
+/** Plain words for why a program could not be started. */
+function spawnWords(errno: string): string {
+  return SPAWN_WORDS[errno] ?? 'the system refused to start it';
+}
+
 function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<void>((resolve) => {
@@ -495,7 +512,14 @@ export async function startChild(opts: StartChildOptions): Promise<ChildExit> {
   const dispose = forwardSignals(supervisor, { isTty: opts.isTty ?? isatty(0), onTerminate });
   try {
     supervisor.start();
-    return await supervisor.wait();
+    const exit = await supervisor.wait();
+    if (exit.spawnError !== undefined) {
+      opts.logger.error(
+        `could not start ${opts.argv0 ?? opts.file}: ${spawnWords(exit.spawnError)} (${exit.spawnError}); exit ${exit.exitCode}`,
+        { path: opts.file },
+      );
+    }
+    return exit;
   } finally {
     dispose();
     clearKillTimer();

@@ -485,6 +485,23 @@ describe('Supervisor', () => {
     assert.equal(sup.running, false);
   });
 
+  test('when supervise mode cannot start the program then it says why, never a bare 126/127', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const exit = await startChild({
+      file: '/nonexistent/secrun-test',
+      argv0: 'my-service',
+      env: {},
+      logger,
+      isTty: false,
+    });
+    assert.equal(exit.exitCode, 127);
+    assert.match(
+      lines.join(''),
+      /could not start my-service: no such file, or its #! interpreter is missing \(ENOENT\); exit 127/,
+    );
+  });
+
   test('when the program is not executable then the exit is 126', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'secrun-sup-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -413,7 +413,24 @@ describe('transport', () => {
     assert.equal(hits, 0);
   });
 
-  test('when a standby redirects to the same host then it is followed once with the token', async (t) => {
+  test('when a redirect stays on the same origin then it is followed once with the token', async (t) => {
+    const { url, seen } = await tinyServer((req, res) => {
+      if (req.url === '/v1/secret/x') {
+        res.writeHead(307, { location: '/v1/secret/moved' });
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ data: { ok: true } }));
+    }, t);
+    const c = clientFor(url);
+    t.after(() => c.close());
+    const env = await c.request({ method: 'GET', path: 'secret/x' });
+    assert.deepEqual(env?.data, { ok: true });
+    assert.equal(seen[1]?.['x-vault-token'], 'hvs.CANARYTOKEN');
+  });
+
+  test('when a standby redirects to the same host on another port then the token is not sent there', async (t) => {
     const active = await tinyServer((_q, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ data: { ok: true } }));
@@ -424,9 +441,11 @@ describe('transport', () => {
     }, t);
     const c = clientFor(url);
     t.after(() => c.close());
-    const env = await c.request({ method: 'GET', path: 'secret/x' });
-    assert.deepEqual(env?.data, { ok: true });
-    assert.equal(active.seen[0]?.['x-vault-token'], 'hvs.CANARYTOKEN');
+    await assert.rejects(c.request({ method: 'GET', path: 'secret/x' }), (e: unknown) => {
+      const m = mapVaultError(e, c.errorContext('secret/x'));
+      return m.code === 'vault.redirect' && /token was not sent/.test(m.message);
+    });
+    assert.equal(active.seen.length, 0);
   });
 
   test('when the redirect goes to another scheme then it is refused', async (t) => {
