@@ -9,5 +9,5 @@ for (const name of names) {
 }
 const agentToken = process.env.VAULT_TOKEN;
 console.log(
-  `  VAULT_TOKEN ${agentToken === undefined ? 'not passed to the service (good)' : 'LEAKED to the service'}`,
+  `  VAULT_TOKEN ${agentToken === undefined ? 'not in the service environment (good)' : 'LEAKED to the service'}`,
 );

@@ -11,6 +11,11 @@ export interface CliIo {
   /** Whether stderr is a terminal (status line) and stdin is a terminal (signal forwarding). */
   stderrIsTty: boolean;
   stdinIsTty: boolean;
+  /**
+   * Descriptors (3 and up) the process inherited, taken at start (`inheritedFds()`); `--audit
+   * fd:N` must name one. Default: computed when needed.
+   */
+  inheritedFds?: ReadonlySet<number>;
 }
 
 /**

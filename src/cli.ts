@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { inheritedFds } from './base/audit.ts';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
 import { catchBootSignals } from './boot/stop-signals.ts';
 import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
@@ -203,11 +204,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 /** Entry point used by bin/secrun.js: the only place that exits. */
 export async function main(): Promise<void> {
+  // First: which descriptors were passed to us, before this process opens any of its own.
+  const inherited = inheritedFds();
   hardenProcess();
   // As early as possible: as PID 1 a stop signal without a listener is dropped, and outside PID 1
   // it would kill the agent before it could revoke what it minted.
   if (process.argv[2] === 'run') catchBootSignals();
   const io: CliIo = {
+    inheritedFds: inherited,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,

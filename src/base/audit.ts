@@ -1,4 +1,4 @@
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import { UsageError } from './errors.ts';
 
 /** Audit event names (JSON lines, `event` field). */
@@ -46,6 +46,59 @@ export function auditFd(target: string): number {
   const m = /^fd:(\d+)$/.exec(target);
   if (!m) throw new UsageError(`--audit: expected stderr, stdout or fd:N, got "${target.slice(0, 40)}"`);
   return Number(m[1]);
+}
+
+/**
+ * The file descriptors (3 and up) open in this process that it did not open itself: call it
+ * first thing, before secrun opens anything. Node and libuv have opened theirs by then: epoll,
+ * eventfd, io_uring and signalfd descriptors (`anon_inode:`) and self-pipes, whose two ends are
+ * both here (one pipe inode twice). Those are left out; what remains was passed by the parent.
+ * Empty where /proc is not mounted.
+ */
+export function inheritedFds(): Set<number> {
+  const links = new Map<number, string>();
+  let names: string[];
+  try {
+    names = readdirSync('/proc/self/fd');
+  } catch {
+    return new Set();
+  }
+  for (const name of names) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || fd < 3) continue;
+    try {
+      links.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // Closed meanwhile: the descriptor readdir itself used.
+    }
+  }
+  const seen = new Map<string, number>();
+  for (const link of links.values()) seen.set(link, (seen.get(link) ?? 0) + 1);
+  const out = new Set<number>();
+  for (const [fd, link] of links) {
+    if (link.startsWith('anon_inode:')) continue;
+    if (link.startsWith('pipe:') && (seen.get(link) ?? 0) > 1) continue;
+    out.add(fd);
+  }
+  return out;
+}
+
+/**
+ * Refuses an audit target that is not a descriptor secrun inherited (usage error, 64), before
+ * any request: writing audit lines into Node's own epoll, eventfd or a Vault socket corrupts
+ * the agent. `stdout`, `stderr`, `fd:1` and `fd:2` are always fine.
+ * @param inherited from {@link inheritedFds}, taken as early as possible.
+ */
+export function checkAuditTarget(target: string | undefined, inherited: ReadonlySet<number>): void {
+  if (target === undefined) return;
+  const fd = auditFd(target);
+  if (fd <= 2) return;
+  if (!inherited.has(fd)) {
+    throw new UsageError(
+      `--audit ${target}: file descriptor ${fd} was not passed to secrun (open it in the parent, e.g. \`${fd}>>audit.log\` in a shell)`,
+      'usage.auditFd',
+    );
+  }
 }
 
 /** Creates the audit stream; writes are synchronous so records survive an exec or exit. */

@@ -1,5 +1,5 @@
 import type { Audit } from '../base/audit.ts';
-import { createAudit } from '../base/audit.ts';
+import { checkAuditTarget, createAudit, inheritedFds } from '../base/audit.ts';
 import { ResolveError, SecrunError, UsageError } from '../base/errors.ts';
 import type { Logger } from '../base/log.ts';
 import type { CliIo, RunCliOptions } from '../cli-options.ts';
@@ -72,6 +72,7 @@ export async function runCommand(req: {
     const planOpts = { path: io.env['PATH'], cwd: io.cwd };
     const command: ExecPlan = { file, argv0: req.command, args: req.args };
     let plan = planExec(command, planOpts);
+    checkAuditTarget(settings.audit, io.inheritedFds ?? inheritedFds());
 
     await bootSplay(settings.bootSplayMs, logger);
     const stoppedEarly = bootStopReceived();
@@ -150,6 +151,7 @@ export async function runCommand(req: {
     const mode = settings.mode === 'auto' ? (needsParent ? 'supervise' : 'exec') : settings.mode;
     logger.debug('launching', { mode, command: req.command });
 
+    if (mode === 'supervise') warnCredentialsInEnv(io.env, consumed, logger);
     if (mode === 'exec' && settings.mask) {
       logger.warn(
         'exec mode: the output of the command is not masked (masking needs --mode supervise or auto)',
@@ -258,4 +260,26 @@ function recordReads(audit: Audit, resolution: Resolution): void {
       variables: [...new Set(doc.variables.map(variableOf))],
     });
   }
+}
+
+/** Credentials that, passed as variables, stay readable in /proc/<agent pid>/environ. */
+const ENV_CREDENTIALS = ['VAULT_TOKEN', 'VAULT_SECRET_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+/**
+ * Supervise mode: the child runs as the same user as the agent, so it can read the agent's
+ * initial environment (/proc/<ppid>/environ) although its own lacks the credentials. Say so.
+ */
+function warnCredentialsInEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  consumed: readonly string[],
+  logger: Logger,
+): void {
+  const found = [...new Set([...ENV_CREDENTIALS, ...consumed])].filter((n) => env[n]);
+  if (found.length === 0) return;
+  logger.warn(
+    `supervise mode: ${found.join(', ')} ${found.length === 1 ? 'is' : 'are'} in secrun's own environment; ` +
+      'the command does not get it, but any process of the same user can read it from ' +
+      `/proc/${process.pid}/environ while secrun runs; prefer the file forms (token file, ` +
+      'secret_id_file, Kubernetes or JWT file auth, an AWS role) or run the command as another user',
+  );
 }
