@@ -10,7 +10,8 @@ import { SecrunError } from '../../../src/base/errors.ts';
 import { createLogger } from '../../../src/base/log.ts';
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../../src/dev/aws/server.ts';
 import { parseSeed } from '../../../src/dev/seed.ts';
-import { createSecretsManagerProvider, describeToken } from '../../../src/providers/aws/provider.ts';
+import { describeToken } from '../../../src/providers/aws/documents.ts';
+import { createSecretsManagerProvider } from '../../../src/providers/aws/provider.ts';
 import {
   DELETED_TOKEN,
   documentToken,

@@ -13,11 +13,10 @@ import {
 import { createLogger, silentLogger } from '../../../src/base/log.ts';
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../../src/dev/aws/server.ts';
 import { parseSeed } from '../../../src/dev/seed.ts';
+import { arnRegion, entryMatches } from '../../../src/providers/aws/documents.ts';
+import { classifyAwsError } from '../../../src/providers/aws/errors.ts';
 import {
-  arnRegion,
-  classifyAwsError,
   createSecretsManagerProvider,
-  entryMatches,
   type SecretsManagerProviderOptions,
 } from '../../../src/providers/aws/provider.ts';
 import type {

@@ -9,12 +9,9 @@ import { ConfigError, type SecrunError, UnavailableError } from '../../../src/ba
 import { createLogger } from '../../../src/base/log.ts';
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../../src/dev/aws/server.ts';
 import { parseSeed } from '../../../src/dev/seed.ts';
-import {
-  awsTlsOptions,
-  classifyAwsError,
-  createSecretsManagerProvider,
-  tlsErrorCode,
-} from '../../../src/providers/aws/provider.ts';
+import { classifyAwsError, tlsErrorCode } from '../../../src/providers/aws/errors.ts';
+import { createSecretsManagerProvider } from '../../../src/providers/aws/provider.ts';
+import { awsTlsOptions } from '../../../src/providers/aws/tls.ts';
 import type { DocumentRequest, DocumentResult, Provider } from '../../../src/providers/provider.ts';
 import { documentKeyOf } from '../../../src/refs/index.ts';
 import { awsEnvFor } from '../../dev/aws/helpers.ts';
