@@ -1,4 +1,5 @@
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 
 /**
  * A small DER (ASN.1) encoder and reader: enough for PKCS#10 requests and X.509 certificates.
@@ -194,4 +195,14 @@ export function signDer(key: KeyObject, data: Uint8Array): { algorithm: Buffer; 
     return { algorithm: sequence(oid(alg)), signature: cryptoSign(hash, data, key) };
   }
   throw new TypeError(`unsupported key type ${String(type)}`);
+}
+
+/** The bytes of an IP address (4 or 16) for an iPAddress subject alternative name. */
+export function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return Buffer.concat(groups.map((g) => Buffer.from(g.padStart(4, '0'), 'hex')));
 }

@@ -3,9 +3,9 @@
  * read of the value), when every certificate found in a value expires, and which of them break
  * `--max-age` / `--min-validity`. Pure, except {@link describeDocuments}, which asks providers.
  */
-import { X509Certificate } from 'node:crypto';
 import { errorFields } from '../base/error-fields.ts';
 import type { Logger } from '../base/log.ts';
+import { findCertificates } from '../base/pem.ts';
 import type { Provider, ProviderCertificate, SecretDates } from '../providers/provider.ts';
 import type { Resolution, ResolvedDocument } from '../resolve/resolve.ts';
 
@@ -57,8 +57,6 @@ export interface Hygiene {
   findings: Finding[];
 }
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
-
 /** Every PEM certificate in every value; blocks that do not parse are skipped. */
 export function certificatesIn(
   values: ReadonlyMap<string, string>,
@@ -67,19 +65,11 @@ export function certificatesIn(
 ): CertificateRow[] {
   const rows: CertificateRow[] = [];
   for (const [variable, value] of values) {
-    for (const block of value.match(PEM_CERT) ?? []) {
-      let cert: X509Certificate;
-      try {
-        cert = new X509Certificate(block);
-      } catch {
-        continue;
-      }
-      const notAfter = new Date(cert.validTo);
-      if (Number.isNaN(notAfter.getTime())) continue;
+    for (const { cert, notAfter, subject, issuer } of findCertificates(value)) {
       const row: CertificateRow = {
         variable,
-        subject: cert.subject.split('\n').join(', '),
-        issuer: cert.issuer.split('\n').join(', '),
+        subject,
+        issuer,
         serial: cert.serialNumber,
         notAfter: notAfter.toISOString(),
         secondsLeft: Math.floor((notAfter.getTime() - now.getTime()) / 1000),

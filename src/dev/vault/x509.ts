@@ -12,7 +12,6 @@ import {
   randomBytes,
   X509Certificate,
 } from 'node:crypto';
-import { isIP } from 'node:net';
 import {
   bitString,
   boolean,
@@ -22,6 +21,7 @@ import {
   fromPem,
   implicitPrimitive,
   integer,
+  ipBytes,
   octetString,
   oid,
   oidText,
@@ -76,15 +76,6 @@ function keyUsage(byte: number): Buffer {
   let unused = 0;
   while (unused < 7 && !(byte & (1 << unused))) unused++;
   return tlv(TAG.bitString, Buffer.from([unused, byte]));
-}
-
-function ipBytes(ip: string): Buffer {
-  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === '' ? [] : tail.split(':');
-  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return Buffer.concat(groups.map((g) => Buffer.from(g.padStart(4, '0'), 'hex')));
 }
 
 /** A random positive 128-bit serial number. */

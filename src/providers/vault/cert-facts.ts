@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { findCertificates } from '../../base/pem.ts';
 import type { TlsCertSource } from './tls.ts';
 
 /** Expiry facts about one certificate in use (`secrun check`). */
@@ -16,22 +16,11 @@ export interface VaultCertFact {
 export function certificateFacts(sources: readonly TlsCertSource[], now: Date): VaultCertFact[] {
   const out: VaultCertFact[] = [];
   for (const src of sources) {
-    const blocks = src.pem
-      .toString('utf8')
-      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
-    for (const block of blocks ?? []) {
-      let cert: X509Certificate;
-      try {
-        cert = new X509Certificate(block);
-      } catch {
-        continue;
-      }
-      const notAfter = new Date(cert.validTo);
-      if (Number.isNaN(notAfter.getTime())) continue;
+    for (const { notAfter, subject } of findCertificates(src.pem.toString('utf8'))) {
       out.push({
         role: src.role,
         file: src.file,
-        subject: cert.subject.split('\n').join(', '),
+        subject,
         notAfter: notAfter.toISOString(),
         daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
       });

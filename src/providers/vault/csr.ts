@@ -5,6 +5,7 @@ import {
   explicit,
   implicitPrimitive,
   integer,
+  ipBytes,
   octetString,
   oid,
   sequence,
@@ -56,16 +57,6 @@ export interface CsrSubject {
   /** DNS names (and e-mail-free host names); IP addresses go to `ipSans`. */
   dnsNames?: readonly string[];
   ipSans?: readonly string[];
-}
-
-/** The bytes of an IP address for an iPAddress SAN. */
-function ipBytes(ip: string): Buffer {
-  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === '' ? [] : tail.split(':');
-  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return Buffer.concat(groups.map((g) => Buffer.from(g.padStart(4, '0'), 'hex')));
 }
 
 /**
