@@ -2,6 +2,7 @@ import { type Audit, noAudit } from '../base/audit.ts';
 import { errorFields } from '../base/error-fields.ts';
 import type { OnChange } from '../config/index.ts';
 import { childOutput, maskerFactory } from '../launch/output.ts';
+import { terminatingSignals } from '../launch/signals.ts';
 import { type ChildExit, type Supervisor, startChild } from '../launch/supervisor.ts';
 import type { Masker } from '../mask/index.ts';
 import { secretPairs } from '../refs/index.ts';
@@ -26,8 +27,6 @@ export { type ChangePlan, changedVariables, DEFAULT_COALESCE_MS, DEFAULT_REQUEST
  * later"), so an orchestrator that restarts only failed containers restarts this one too.
  */
 export const EXIT_ON_CHANGE = 75;
-
-const TERMINATING: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 
 /**
  * Supervise mode with secrets: runs the child through the {@link Supervisor}, keeps its leases
@@ -297,7 +296,7 @@ export class SecretRunner {
 
 /** Calls `fn` on SIGTERM, SIGINT and SIGQUIT until the returned function is called. */
 function onTerminatingSignals(fn: (sig: NodeJS.Signals) => void): () => void {
-  const listeners = TERMINATING.map((sig) => [sig, () => fn(sig)] as const);
+  const listeners = [...terminatingSignals].map((sig) => [sig, () => fn(sig)] as const);
   for (const [sig, listener] of listeners) process.on(sig, listener);
   return () => {
     for (const [sig, listener] of listeners) process.removeListener(sig, listener);
