@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, beforeEach, test } from 'node:test';
-import { type Bed, BIN, FIXTURES, NODE, runSecrun, startBed } from '../helpers/cli.ts';
+import { type Bed, FIXTURES, NODE, runSecrun, secrunCommand, startBed } from '../helpers/cli.ts';
 
 let bed: Bed;
 before(async () => {
@@ -24,7 +24,7 @@ test('when --audit names a descriptor secrun did not inherit (Node opens its own
 });
 
 test('when --audit names a descriptor the parent passed then the audit lines go there', async () => {
-  const child = spawn(NODE, [BIN, 'run', '--audit', 'fd:3', '--', NODE, `${FIXTURES}print-env.mjs`], {
+  const child = spawn(...secrunCommand(['run', '--audit', 'fd:3', '--', NODE, `${FIXTURES}print-env.mjs`]), {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });

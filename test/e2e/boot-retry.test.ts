@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { collectOutput } from '../helpers/child-output.ts';
-import { BIN, canary, childReport, FIXTURES, NODE, ROOT, runSecrun } from '../helpers/cli.ts';
+import { canary, childReport, FIXTURES, NODE, ROOT, runSecrun, secrunCommand } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 
 // A fleet boots: a Vault that is still starting is waited for until the boot deadline, and the
@@ -48,16 +48,19 @@ describe('boot retries', () => {
 
   test('when Vault refuses connections at first then secrun waits, says so at info, and starts the command once Vault is up', async () => {
     const port = await freePort();
-    const child = spawn(NODE, [BIN, 'run', '--timeout', '60s', '--', NODE, `${FIXTURES}print-env.mjs`], {
-      cwd: ROOT,
-      env: {
-        ...baseEnv(),
-        VAULT_ADDR: `http://127.0.0.1:${port}`,
-        VAULT_TOKEN: TOKEN,
-        APP_KEY: 'vault:secret/app#key',
+    const child = spawn(
+      ...secrunCommand(['run', '--timeout', '60s', '--', NODE, `${FIXTURES}print-env.mjs`]),
+      {
+        cwd: ROOT,
+        env: {
+          ...baseEnv(),
+          VAULT_ADDR: `http://127.0.0.1:${port}`,
+          VAULT_TOKEN: TOKEN,
+          APP_KEY: 'vault:secret/app#key',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     const out = collectOutput(child);
     const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     let vault: VaultDevServer | undefined;

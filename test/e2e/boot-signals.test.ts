@@ -7,7 +7,7 @@ import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../s
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { collectOutput } from '../helpers/child-output.ts';
-import { BIN, canary, FIXTURES, NODE, ROOT } from '../helpers/cli.ts';
+import { canary, FIXTURES, NODE, ROOT, secrunCommand } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 import { type TempFiles, tempFiles } from '../helpers/tls-certs.ts';
 
@@ -114,7 +114,8 @@ interface Started {
 }
 
 function start(prefix: string[]): Started {
-  const argv = [...prefix, NODE, BIN, 'run', '--config', config, '--', NODE, `${FIXTURES}print-env.mjs`];
+  const [file, args] = secrunCommand(['run', '--config', config, '--', NODE, `${FIXTURES}print-env.mjs`]);
+  const argv = [...prefix, file, ...args];
   const child = spawn(argv[0] ?? NODE, argv.slice(1), {
     env: env(),
     cwd: ROOT,

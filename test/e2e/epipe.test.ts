@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { type Bed, BIN, NODE, startBed } from '../helpers/cli.ts';
+import { type Bed, secrunCommand, startBed } from '../helpers/cli.ts';
 
 let bed: Bed;
 before(async () => {
@@ -14,8 +14,16 @@ after(async () => {
 test('when the reader of a masked output goes away (| head -1) then the child sees SIGPIPE, its status passes through and the lease is revoked', async () => {
   // The loop writes until its stdout breaks; without secrun it dies of SIGPIPE (141 in a shell).
   const child = spawn(
-    NODE,
-    [BIN, 'run', '--mask', '--mode', 'supervise', '--', 'sh', '-c', 'while :; do echo a line; done'],
+    ...secrunCommand([
+      'run',
+      '--mask',
+      '--mode',
+      'supervise',
+      '--',
+      'sh',
+      '-c',
+      'while :; do echo a line; done',
+    ]),
     {
       env: { ...bed.env, DB_PASS: 'vault:database/creds/app#password' },
       stdio: ['ignore', 'pipe', 'pipe'],

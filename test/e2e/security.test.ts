@@ -394,7 +394,9 @@ describe('secrun --file writes nothing to disk', { skip: straceSkip ?? false }, 
       "process.exit(require('node:fs').readFileSync(process.env.API_KEY_FILE, 'utf8').startsWith('canary-api-') ? 0 : 3)",
     ];
     const r = await traced(
-      [NODE, BIN, 'run', '--file', 'API_KEY_FILE=vault:secret/app/api#key', '--', ...reader],
+      (([file, argv]) => [file, ...argv])(
+        secrunCommand(['run', '--file', 'API_KEY_FILE=vault:secret/app/api#key', '--', ...reader]),
+      ),
       { ...bed.env },
     );
     assert.equal(r.code, 0, `the child read the secret from its file: ${r.stderr}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { collectOutput } from '../helpers/child-output.ts';
-import { BIN, NODE, ROOT, runSecrun } from '../helpers/cli.ts';
+import { NODE, ROOT, runSecrun, secrunCommand } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 
 const env = {
@@ -50,7 +50,7 @@ describe('--strict', () => {
 
 describe('--boot-splay', () => {
   test('when a boot splay is set then the wait is logged, and a stop signal during it starts nothing (143)', async () => {
-    const p = spawn(NODE, [BIN, 'run', '--boot-splay', '1h', '--', ...child], {
+    const p = spawn(...secrunCommand(['run', '--boot-splay', '1h', '--', ...child]), {
       cwd: ROOT,
       env: { PATH: env.PATH, HOME: env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
