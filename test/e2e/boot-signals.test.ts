@@ -7,7 +7,7 @@ import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../s
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
 import { collectOutput } from '../helpers/child-output.ts';
-import { canary, FIXTURES, NODE, ROOT, secrunCommand } from '../helpers/cli.ts';
+import { canary, devServerEnv, FIXTURES, NODE, ROOT, secrunCommand } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 import { type TempFiles, tempFiles } from '../helpers/tls-certs.ts';
 
@@ -91,19 +91,7 @@ beforeEach(() => {
   aws.faults.set({ latencyMs: 120_000 });
 });
 
-const env = (): Record<string, string> => ({
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: '/nonexistent-home',
-  VAULT_ADDR: vault.url,
-  APP_SECRET_ID: C.secretId,
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-  AWS_REGION: aws.region,
-  AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-  AWS_CONFIG_FILE: '/nonexistent-aws-config',
-  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent-aws-credentials',
-  AWS_EC2_METADATA_DISABLED: 'true',
-});
+const env = (): Record<string, string> => ({ ...devServerEnv(vault, aws), APP_SECRET_ID: C.secretId });
 
 const trail = () => vault.log.entries.map((e) => `${e.method} ${e.path} ${e.status}`);
 

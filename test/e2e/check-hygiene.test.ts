@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type SecretsManagerDevServer, startSecretsManagerServer } from '../../src/dev/aws/server.ts';
 import { parseSeed } from '../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../src/dev/vault/server.ts';
-import { canary, findCanaries, runSecrun } from '../helpers/cli.ts';
+import { canary, devServerEnv, findCanaries, runSecrun } from '../helpers/cli.ts';
 import { opensslDir } from '../helpers/openssl.ts';
 import { pkiSeedYaml } from '../helpers/pki.ts';
 import { rawRequest } from '../helpers/vault-target.ts';
@@ -70,19 +70,7 @@ aws:
     await put('fresh', { password: c.fresh });
     await put('tls/short', { cert: shortCert, key: 'not-checked' });
     await put('tls/long', { bundle: `${longCert}\n${shortCert}` });
-    env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: '/nonexistent-home',
-      VAULT_ADDR: vault.url,
-      VAULT_TOKEN: c.token,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-      AWS_CONFIG_FILE: '/nonexistent-aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent-aws-credentials',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    env = { ...devServerEnv(vault, aws), VAULT_TOKEN: c.token };
   });
   after(async () => {
     ssl.remove();

@@ -146,19 +146,7 @@ aws:
   );
   const vault = await startVaultServer({ seed });
   const aws = await startSecretsManagerServer({ seed });
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: '/nonexistent-home',
-    VAULT_ADDR: vault.url,
-    VAULT_TOKEN: c.token,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-    AWS_CONFIG_FILE: '/nonexistent-aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent-aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+  const env = { ...devServerEnv(vault, aws), VAULT_TOKEN: c.token };
   return {
     vault,
     aws,
@@ -177,4 +165,23 @@ export function findCanaries(canaries: Record<string, string>, ...texts: string[
     if (texts.some((t) => t.includes(value))) found.push(name);
   }
   return found;
+}
+
+/**
+ * PATH, HOME and the variables that point the real clients at the dev servers (no shared AWS
+ * config, no instance metadata); the caller adds the Vault credential.
+ */
+export function devServerEnv(vault: VaultDevServer, aws: SecretsManagerDevServer): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: '/nonexistent-home',
+    VAULT_ADDR: vault.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_CONFIG_FILE: '/nonexistent-aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent-aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
 }

@@ -371,7 +371,9 @@ describe('vault auth: jwt in GitHub Actions', () => {
     const { error } = await run(settings, { env });
     assert.equal(error?.code, 'vault.oidc');
     assert.match(error?.message ?? '', /https is required/);
-    assert.ok(Date.now() - started < 5000);
+    // Refused before connecting (the message says so); the bound only catches a hang, with room
+    // for a busy machine.
+    assert.ok(Date.now() - started < 30_000);
   });
 });
 
