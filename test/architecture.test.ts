@@ -60,6 +60,14 @@ function importsOf(file: string): string[] {
   );
 }
 
+/**
+ * An ESM value import of node:http or node:https loads Node's bundled undici at boot (the ESM
+ * facade reads the WebSocket/EventSource getters); the agent takes them from providers/http-modules.ts.
+ */
+function eagerHttpImport(text: string): boolean {
+  return /^import (?!type )[^;]*from 'node:https?';/m.test(text);
+}
+
 describe('architecture', () => {
   const files = sourceFiles(SRC);
 
@@ -82,6 +90,19 @@ describe('architecture', () => {
     }
     assert.equal(violation(at('boot/run.ts'), at('providers/registry.ts')), undefined);
     assert.equal(violation(at('providers/registry.ts'), at('providers/vault/provider.ts')), undefined);
+  });
+
+  test('when the agent needs node:http(s) then it never imports them as ESM (undici stays unloaded)', () => {
+    const bad = files.filter(
+      (f) => !relative(SRC, f).startsWith('dev/') && eagerHttpImport(readFileSync(f, 'utf8')),
+    );
+    assert.deepEqual(
+      bad.map((f) => relative(SRC, f)),
+      [],
+    );
+    assert.ok(eagerHttpImport("import http from 'node:http';\n"));
+    assert.ok(eagerHttpImport("import { Agent } from 'node:https';\n"));
+    assert.ok(!eagerHttpImport("import type { Agent } from 'node:http';\n"));
   });
 
   test('when a folder of src/ is listed then it has a README saying what it owns and may import', () => {

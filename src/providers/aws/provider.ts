@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { AgentOptions } from 'node:https';
 import {
   BatchGetSecretValueCommand,
   type BatchGetSecretValueCommandOutput,
@@ -16,6 +15,7 @@ import type { Logger } from '../../base/log.ts';
 import { withRetry } from '../../base/retry.ts';
 import { createRetryAnnouncer } from '../../base/retry-log.ts';
 import { DELETED_TOKEN, PINNED_TOKEN, stageOf } from '../fingerprint.ts';
+import { http, https } from '../http-modules.ts';
 import type { DocumentRequest, DocumentResult, Provider, SecretDates } from '../provider.ts';
 import { capResponseBodies } from './body-cap.ts';
 import { arnRegion, BATCH_SIZE, describeToken, entryMatches, toDocument } from './documents.ts';
@@ -98,7 +98,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       ? undefined
       : env.AWS_ENDPOINT_URL_SECRETS_MANAGER || env.AWS_ENDPOINT_URL || undefined);
   const credentials = opts.credentials ?? envCredentials(env);
-  let tlsOptions: https.AgentOptions | undefined;
+  let tlsOptions: AgentOptions | undefined;
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && !endpoint?.startsWith('http:')) {
     logger.warn(
       'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; secrun ignores it for Secrets Manager and still verifies the certificate',

@@ -1,6 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
 import { abortWords } from '../../base/deadline.ts';
+import { http, https } from '../http-modules.ts';
 import { isTlsErrorCode, NOT_LOOPBACK } from '../net.ts';
 import { connectionWords, fmtSeconds, VaultTransportError } from './http-errors.ts';
 
@@ -21,7 +21,7 @@ export interface SendResult {
 
 /** Where and how long to send. */
 export interface SendOptions {
-  agent: http.Agent;
+  agent: Agent;
   timeoutMs: number;
 }
 

@@ -1,6 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
+import type { AgentOptions } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { http, https } from '../http-modules.ts';
 import { loopbackOnlyLookup } from '../net.ts';
 import type { VaultSettings } from './env-settings.ts';
 import { type CallState, sendOnce } from './http-request.ts';
@@ -32,14 +33,9 @@ export interface RpResponse {
 export class HttpTransport {
   readonly #settings: VaultSettings;
   readonly #base: URL;
-  readonly #agent: http.Agent;
+  readonly #agent: Agent;
 
-  constructor(
-    settings: VaultSettings,
-    tlsOptions: https.AgentOptions,
-    lookup?: LookupFunction,
-    maxSockets = 16,
-  ) {
+  constructor(settings: VaultSettings, tlsOptions: AgentOptions, lookup?: LookupFunction, maxSockets = 16) {
     this.#settings = settings;
     this.#base = new URL(settings.address);
     // Plain http without --allow-insecure-http: only to a name that resolves to loopback.
