@@ -7,16 +7,9 @@
 // the Node version, then runs src/ in a source checkout (so a stale build is never run by mistake) or the
 // bundle dist/secrun.mjs in an installed package (which ships no src/).
 import { existsSync } from 'node:fs';
+import { requireSupportedNode } from './node-version.js';
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(
-    `secrun: error: Node.js >= 22.18 is required (process.execve, type stripping); this is ${process.version}.\n` +
-      '  In a checkout, use the Node 24 that npm ci installs: `npx secrun ...` or `node_modules/.bin/node bin/secrun.js ...`;\n' +
-      '  or use the standalone executable (`npm run build:exe` -> dist/secrun-linux-x64), which needs no Node.\n',
-  );
-  process.exit(78);
-}
+requireSupportedNode();
 
 const source = new URL('../src/cli.ts', import.meta.url);
 const { main } = await import(

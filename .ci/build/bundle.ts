@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
+import { requireSupportedNode } from '../../bin/node-version.js';
 
 const require = createRequire(import.meta.url);
 
@@ -116,7 +117,9 @@ export async function buildBundle(outdir = DIST): Promise<import('esbuild').Meta
   const { chmodSync, writeFileSync } = await import('node:fs');
   const entry = `${outdir}/secrun.mjs`;
   const shebang = `#!/usr/bin/env -S node ${HARDENING_FLAGS.join(' ')}\n`;
-  writeFileSync(entry, shebang + readFileSync(entry, 'utf8'));
+  // Run directly on an old Node, the entry says so (import.meta.main, which starts it, is newer).
+  const versionCheck = `(${requireSupportedNode.toString()})();\n`;
+  writeFileSync(entry, shebang + versionCheck + readFileSync(entry, 'utf8'));
   chmodSync(entry, 0o755);
   if (!result.metafile) throw new Error('esbuild returned no metafile');
   return result.metafile;

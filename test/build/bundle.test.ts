@@ -1,6 +1,6 @@
 // The bundle built by .ci/build/bundle.ts (npm run build), into a temporary directory.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,6 +92,25 @@ describe('the bundle', () => {
     assert.match(stderr, /not_a_key.*unknown key/);
     assert.match(stderr, /timeout.*duration/);
     assert.match(stderr, /bad\.yaml:2: not_a_key/);
+  });
+
+  test('when the bundle is run directly on a Node older than 22.18 then it fails with 78 and says why', () => {
+    // The Node a user has is faked at its version, before the bundle loads.
+    const old = (v: string) =>
+      `data:text/javascript,Object.defineProperty(process,'versions',{value:{...process.versions,node:'${v}'}});` +
+      `Object.defineProperty(process,'version',{value:'v${v}'})`;
+    for (const [version, code] of [
+      ['20.20.2', 78],
+      ['22.17.1', 78],
+      ['22.18.0', 0],
+    ] as const) {
+      const r = spawnSync(NODE, ['--import', old(version), `${out}/secrun.mjs`, 'run', '--', 'true'], {
+        env: { PATH: process.env['PATH'] ?? '' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, code, `${version}: ${r.stderr}`);
+      if (code === 78) assert.match(r.stderr, new RegExp(`Node\\.js >= 22\\.18 is required.*v${version}`));
+    }
   });
 
   test('when it is built then the entry starts with the hardening shebang and is executable', () => {
