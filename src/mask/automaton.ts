@@ -10,11 +10,14 @@ export interface Automaton {
   classes: Uint16Array;
   width: number;
   /**
-   * Full transition rows of states 0 .. denseStates-1 (the shallowest, by BFS order); an entry is
-   * ~target when a match ends at the target.
+   * Full transition rows of states 0 .. denseStates-1 (the shallowest, by BFS order), indexed by a
+   * state's code plus a class. An entry is the target's code ({@link codeOf}), or ~code when a
+   * match ends at the target: the hot loop is one load and one sign test per byte.
    */
   dense: Int32Array;
   denseStates: number;
+  /** denseStates * width: codes below it are row offsets of dense states. */
+  denseLimit: number;
   /** Children of every state: edges sparseStart[s] .. sparseStart[s+1]-1. */
   sparseStart: Int32Array;
   sparseClass: Int32Array;
@@ -27,13 +30,51 @@ export interface Automaton {
   patternToken: Buffer[];
 }
 
+/** A state's code: its row offset in `dense` when it is dense, else past `denseLimit`. */
+export function codeOf(a: Automaton, state: number): number {
+  return state < a.denseStates ? state * a.width : a.denseLimit + state - a.denseStates;
+}
+
+/** The state of a code (see {@link codeOf}). */
+export function stateOf(a: Automaton, code: number): number {
+  return code < a.denseLimit ? (code / a.width) | 0 : a.denseStates + code - a.denseLimit;
+}
+
+/** The state after class `c` from `state`, by rows where they exist and failure links beyond. */
 export function step(a: Automaton, state: number, c: number): number {
+  return follow(a, state, c, (t) => stateOf(a, t < 0 ? ~t : t));
+}
+
+/** The row entry from a sparse state's code: the next code, or ~code when a match ends there. */
+export function sparseEntry(a: Automaton, code: number, c: number): number {
+  const s = step(a, stateOf(a, code), c);
+  const next = codeOf(a, s);
+  return a.best[s]! >= 0 ? ~next : next;
+}
+
+/**
+ * Runs the automaton over `chunk` from `code` and returns the code after it; each match pushes
+ * its end (an index into `chunk`, exclusive) and its code onto `found`. The hot loop of masking:
+ * a plain function, one load per byte in dense rows, kept small so the JIT keeps it tight.
+ */
+export function scan(a: Automaton, chunk: Uint8Array, code: number, found: number[]): number {
+  const { classes, dense, denseLimit } = a;
+  let r = code;
+  for (let i = 0, n = chunk.length; i < n; i++) {
+    const c = classes[chunk[i]!]!;
+    r = r < denseLimit ? dense[r + c]! : sparseEntry(a, r, c);
+    if (r < 0) {
+      r = ~r;
+      found.push(i + 1, r);
+    }
+  }
+  return r;
+}
+
+function follow(a: Automaton, state: number, c: number, fromRow: (entry: number) => number): number {
   let s = state;
   for (;;) {
-    if (s < a.denseStates) {
-      const t = a.dense[s * a.width + c]!;
-      return t < 0 ? ~t : t;
-    }
+    if (s < a.denseStates) return fromRow(a.dense[s * a.width + c]!);
     for (let k = a.sparseStart[s]!, end = a.sparseStart[s + 1]!; k < end; k++) {
       if (a.sparseClass[k] === c) return a.sparseTarget[k]!;
     }
@@ -96,6 +137,7 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     width,
     dense: new Int32Array(denseStates * width),
     denseStates,
+    denseLimit: denseStates * width,
     sparseStart,
     sparseClass,
     sparseTarget,
@@ -116,14 +158,15 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     for (let k = sparseStart[s]!; k < sparseStart[s + 1]!; k++) {
       const c = sparseClass[k]!;
       const child = sparseTarget[k]!;
-      a.fail[child] = s === 0 ? 0 : step(a, fail, c);
+      // While building, row entries are plain target states.
+      a.fail[child] = s === 0 ? 0 : follow(a, fail, c, (t) => t);
       if (s < denseStates) a.dense[row + c] = child;
     }
   }
-  // Entries leading to a state where a match ends are stored as ~target: one test in the hot loop.
+  // Row entries become codes, ~code where a match ends: one load and one test in the hot loop.
   for (let k = 0; k < a.dense.length; k++) {
     const target = a.dense[k]!;
-    if (a.best[target]! >= 0) a.dense[k] = ~target;
+    a.dense[k] = a.best[target]! >= 0 ? ~codeOf(a, target) : codeOf(a, target);
   }
   return a;
 }

@@ -1,6 +1,6 @@
 /** The streaming redactor: holds possible prefixes, replaces matches across chunks, flushes on a timer. */
 import { Transform, type TransformCallback } from 'node:stream';
-import { type Automaton, compile, step } from './automaton.ts';
+import { type Automaton, compile, scan, sparseEntry, stateOf } from './automaton.ts';
 import { CR, checkOptions, LF, maskPatterns } from './encodings.ts';
 import type { MaskOptions, MaskSecret, MaskStats } from './types.ts';
 
@@ -27,6 +27,8 @@ export class Scanner {
   readonly #wPos: Float64Array;
   #wCount = 0;
   #state = 0;
+  /** Match ends and codes of the chunk being scanned (reused). */
+  readonly #found: number[] = [];
   #consumed = 0;
   #emitted = 0;
   #queue: Buffer[] = [];
@@ -53,30 +55,22 @@ export class Scanner {
     const n = chunk.length;
     if (n === 0) return EMPTY;
     const a = this.#a;
-    const { classes, dense, width, denseStates, best } = a;
     const base = this.#consumed;
     this.#queue.push(chunk);
-    let s = this.#state;
-    for (let i = 0; i < n; i++) {
-      const c = classes[chunk[i]!]!;
-      if (s < denseStates) {
-        s = dense[s * width + c]!;
-        if (s < 0) {
-          s = ~s;
-          this.#match(best[s]!, base + i + 1);
-        }
-      } else {
-        s = step(a, s, c);
-        if (best[s]! >= 0) this.#match(best[s]!, base + i + 1);
-      }
+    // The state is kept as its code (automaton.ts).
+    const found = this.#found;
+    const r = scan(a, chunk, this.#state, found);
+    for (let k = 0; k < found.length; k += 2) {
+      this.#match(a.best[stateOf(a, found[k + 1]!)]!, base + found[k]!);
     }
+    found.length = 0;
     const w = this.#w;
     if (w !== undefined) this.#scanWrapped(w, chunk, base);
-    this.#state = s;
+    this.#state = r;
     this.#consumed = base + n;
     // No later match can start before `safe`: the longest live prefix is depth[s] bytes long.
-    let safe = this.#consumed - a.depth[s]!;
-    const wDepth = w === undefined ? 0 : w.depth[this.#wState]!;
+    let safe = this.#consumed - a.depth[stateOf(a, r)]!;
+    const wDepth = w === undefined ? 0 : w.depth[stateOf(w, this.#wState)]!;
     if (wDepth > 0) safe = Math.min(safe, this.#wStart(wDepth));
     this.#emitUpTo(safe);
     return this.#take();
@@ -88,7 +82,7 @@ export class Scanner {
    * as fast as it was; its matches are merged into the spans afterwards.
    */
   #scanWrapped(w: Automaton, chunk: Buffer, base: number): void {
-    const { classes, dense, width, denseStates, best } = w;
+    const { classes, best } = w;
     const ring = this.#wPos;
     const size = ring.length;
     let ws = this.#wState;
@@ -102,18 +96,12 @@ export class Scanner {
       ri = ri + 1 === size ? 0 : ri + 1;
       count++;
       const c = classes[byte]!;
-      let m = -1;
-      if (ws < denseStates) {
-        ws = dense[ws * width + c]!;
-        if (ws < 0) {
-          ws = ~ws;
-          m = best[ws]!;
-        }
-      } else {
-        ws = step(w, ws, c);
-        m = best[ws]!;
+      ws = ws < w.denseLimit ? w.dense[ws + c]! : sparseEntry(w, ws, c);
+      if (ws < 0) {
+        ws = ~ws;
+        const m = best[stateOf(w, ws)]!;
+        found.push([ring[(count - w.patternLength[m]!) % size]!, base + i + 1, m]);
       }
-      if (m >= 0) found.push([ring[(count - w.patternLength[m]!) % size]!, base + i + 1, m]);
     }
     this.#wState = ws;
     this.#wCount = count;
