@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { inheritedFds } from './base/audit.ts';
+import { environmentSnapshot } from './base/environ.ts';
 import { ExitCode, SecrunError, toSecrunError } from './base/errors.ts';
 import { catchBootSignals } from './boot/stop-signals.ts';
 import type { CheckCliOptions, CliIo, RunCliOptions } from './cli-options.ts';
@@ -214,7 +215,8 @@ export async function main(): Promise<void> {
     inheritedFds: inherited,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
-    env: process.env,
+    // Read once: every later pass (references, the child's environment) works on a plain object.
+    env: environmentSnapshot(),
     cwd: process.cwd(),
     stderrIsTty: Boolean(process.stderr.isTTY),
     stdinIsTty: Boolean(process.stdin.isTTY),
