@@ -32,10 +32,14 @@ export function packageVersion(): string {
  */
 export const HARDENING_FLAGS = ['--inspect-port=[100::]:9229'];
 
-/** node-vault dependencies replaced in the bundle: axios is never called, debug never enabled. */
+/**
+ * node-vault dependencies replaced in the bundle: axios and tv4 are never called (secrun passes
+ * its transport and its argument check), debug is never enabled.
+ */
 const ALIASES: Record<string, string> = {
   axios: `${ROOT}src/providers/vault/axios-refused.ts`,
   debug: `${ROOT}src/providers/vault/debug-off.ts`,
+  tv4: `${ROOT}src/providers/vault/tv4-left-out.ts`,
 };
 
 /** Precompiles the config schema with ajv standalone: ESM source of a validator module. */
@@ -55,7 +59,7 @@ export function secrunPlugin(): Plugin {
   return {
     name: 'secrun',
     setup(build) {
-      build.onResolve({ filter: /^(axios|debug)$/ }, (args) => {
+      build.onResolve({ filter: /^(axios|debug|tv4)$/ }, (args) => {
         const target = ALIASES[args.path];
         if (!target || !args.importer.includes('/node-vault/')) return undefined;
         return { path: target, namespace: 'secrun-cjs' };

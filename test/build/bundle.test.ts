@@ -26,13 +26,13 @@ const run = (args: string[], env: Record<string, string> = {}) =>
   });
 
 describe('the bundle', () => {
-  test('when it is built then axios, its undici use and the debug package are not in it', () => {
+  test('when it is built then axios, its undici use, tv4 and the debug package are not in it', () => {
     assert.ok(
       inputs().some((f) => f.includes('node_modules/node-vault/')),
       'node-vault is bundled',
     );
     assert.deepEqual(
-      inputs().filter((f) => /node_modules\/(axios|debug|undici|form-data|follow-redirects)\//.test(f)),
+      inputs().filter((f) => /node_modules\/(axios|debug|tv4|undici|form-data|follow-redirects)\//.test(f)),
       [],
     );
     assert.ok(inputs().includes('src/providers/vault/axios-refused.ts'));

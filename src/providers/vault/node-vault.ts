@@ -1,4 +1,5 @@
 import nodeVault from 'node-vault';
+import { createArgsCheck } from './args-check.ts';
 import type { VaultSettings } from './env-settings.ts';
 import type { RpOptions, RpResponse } from './transport.ts';
 
@@ -22,6 +23,9 @@ export function createNodeVault(
     // node-vault's debug output includes request bodies (secret ids); never enable it.
     debug: () => undefined,
     'request-promise': { defaults: () => send },
+    // A small check of node-vault's argument schemas instead of tv4 (see args-check.ts). The
+    // typings call this option a function; node-vault's code uses it as tv4 (`tv4.validate`).
+    tv4: createArgsCheck() as unknown as () => void,
   });
   nv.endpoint = settings.address;
   (nv as unknown as { namespace: string | undefined }).namespace = settings.namespace;

@@ -1,28 +1,33 @@
-// The bundle aliases axios (node-vault's HTTP client) to src/providers/vault/axios-refused.ts.
-// Here node-vault gets the same stand-in through a module hook: every request secrun makes must
-// still work, and each one must pass through secrun's HttpTransport.
+// The bundle aliases axios (node-vault's HTTP client) to src/providers/vault/axios-refused.ts and
+// tv4 (its argument validator) to tv4-left-out.ts. Here node-vault gets the same stand-ins through
+// a module hook: every request secrun makes must still work, each one must pass through secrun's
+// HttpTransport, and node-vault's argument check must be secrun's (args-check.ts).
 import assert from 'node:assert/strict';
 import { registerHooks } from 'node:module';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const STAND_IN = fileURLToPath(new URL('../../../src/providers/vault/axios-refused.ts', import.meta.url));
-const STAND_IN_URL = `${pathToFileURL(STAND_IN).href}?as-commonjs`;
-let axiosResolved = 0;
+const STAND_INS: Record<string, string> = {
+  axios: fileURLToPath(new URL('../../../src/providers/vault/axios-refused.ts', import.meta.url)),
+  tv4: fileURLToPath(new URL('../../../src/providers/vault/tv4-left-out.ts', import.meta.url)),
+};
+const standInUrl = (name: string): string => `${pathToFileURL(STAND_INS[name] ?? '').href}?as-commonjs`;
+const resolved: Record<string, number> = { axios: 0, tv4: 0 };
 registerHooks({
   resolve(specifier, context, nextResolve) {
-    if (specifier === 'axios' && context.parentURL?.includes('/node-vault/')) {
-      axiosResolved++;
-      return { url: STAND_IN_URL, format: 'commonjs', shortCircuit: true };
+    if (specifier in STAND_INS && context.parentURL?.includes('/node-vault/')) {
+      resolved[specifier] = (resolved[specifier] ?? 0) + 1;
+      return { url: standInUrl(specifier), format: 'commonjs', shortCircuit: true };
     }
     return nextResolve(specifier, context);
   },
   load(url, context, nextLoad) {
-    if (url !== STAND_IN_URL) return nextLoad(url, context);
-    // node-vault require()s axios: hand it the stand-in's default export, as the bundle does.
+    const name = Object.keys(STAND_INS).find((n) => url === standInUrl(n));
+    if (name === undefined) return nextLoad(url, context);
+    // node-vault require()s them: hand it the stand-in's default export, as the bundle does.
     return {
       format: 'commonjs',
-      source: `module.exports = require(${JSON.stringify(STAND_IN)}).default;`,
+      source: `module.exports = require(${JSON.stringify(STAND_INS[name])}).default;`,
       shortCircuit: true,
     };
   },
@@ -36,6 +41,7 @@ const { VaultClient } = await import('../../../src/providers/vault/client.ts');
 const { readVaultSettings } = await import('../../../src/providers/vault/env-settings.ts');
 const { HttpTransport } = await import('../../../src/providers/vault/transport.ts');
 const { default: standIn } = await import('../../../src/providers/vault/axios-refused.ts');
+const { default: tv4StandIn } = await import('../../../src/providers/vault/tv4-left-out.ts');
 
 const ROOT_TOKEN = 'hvs.axios-refused-root-token';
 let vault: Awaited<ReturnType<typeof startVaultServer>>;
@@ -58,9 +64,10 @@ after(() => vault.close());
 test('when the axios stand-in is called then it throws', () => {
   assert.throws(() => standIn(), /node-vault tried to use axios/);
   assert.throws(() => standIn.create(), /node-vault tried to use axios/);
+  assert.throws(() => tv4StandIn.validate(), /node-vault used tv4/);
 });
 
-test('when node-vault gets the axios stand-in then GET, POST, PUT and DELETE all go through secrun transport', async () => {
+test('when node-vault gets the axios and tv4 stand-ins then GET, POST, PUT and DELETE all go through secrun transport and argument check', async () => {
   const sent: string[] = [];
   const original = HttpTransport.prototype.send;
   HttpTransport.prototype.send = function (this: InstanceType<typeof HttpTransport>, options) {
@@ -69,7 +76,8 @@ test('when node-vault gets the axios stand-in then GET, POST, PUT and DELETE all
   };
   const client = new VaultClient(readVaultSettings({ VAULT_ADDR: vault.url }), { logger: silentLogger });
   try {
-    assert.ok(axiosResolved > 0, 'node-vault required axios and got the stand-in');
+    assert.ok((resolved['axios'] ?? 0) > 0, 'node-vault required axios and got the stand-in');
+    assert.ok((resolved['tv4'] ?? 0) > 0, 'node-vault required tv4 and got the stand-in');
     client.setToken(ROOT_TOKEN);
     const read = await client.request({ method: 'GET', path: 'secret/data/app/db' });
     assert.deepEqual((read?.data as { data?: unknown } | undefined)?.data, { password: 'pw' });
