@@ -122,6 +122,13 @@ export async function startBed(): Promise<Bed> {
 vault:
   root_token: ${c.token}
 ${vaultMountsYaml({ secret: 2, kv1: 1 })}
+    aws:
+      type: aws
+      roles:
+        deploy:
+          credential_type: assumed_role
+          role_arns: ["arn:aws:iam::111122223333:role/deploy"]
+          max_sts_ttl: 2h
   kv:
     secret/app/db:
       - { username: app, password: ${c.oldPassword} }

@@ -2,6 +2,7 @@ import { handleApprole } from './auth-approle.ts';
 import { handleCert } from './auth-cert.ts';
 import { handleJwt } from './auth-jwt.ts';
 import { handleTokenMount } from './auth-token.ts';
+import { handleAwsEngine } from './aws-engine.ts';
 import { handleDatabase } from './database.ts';
 import {
   type Ctx,
@@ -32,6 +33,7 @@ const MOUNT_HANDLERS: Record<string, Handler> = {
   kubernetes: handleJwt,
   cert: handleCert,
   pki: handlePki,
+  aws: handleAwsEngine,
 };
 
 /** Login endpoints need no token. */

@@ -4,6 +4,7 @@ import { configureApprole } from './auth-approle.ts';
 import { configureCert } from './auth-cert.ts';
 import { configureJwt } from './auth-jwt.ts';
 import { isRecord, type SeedFail } from './auth-roles.ts';
+import { configureAws } from './aws-engine.ts';
 import type { DbRole } from './database.ts';
 import { parseDuration } from './duration.ts';
 import { strList } from './http.ts';
@@ -61,10 +62,14 @@ function loadMounts(st: VaultState, ns: Namespace, raw: unknown, at: Path, fail:
       const mount = newMount(path, 'pki', null);
       configurePki(mount, cfg, mAt, fail, st.now());
       ns.mounts.set(path, mount);
+    } else if (type === 'aws') {
+      const mount = newMount(path, 'aws', null);
+      configureAws(mount, cfg, mAt, fail);
+      ns.mounts.set(path, mount);
     } else {
       throw fail(
         [...mAt, 'type'],
-        `unknown mount type ${JSON.stringify(type)}; expected kv, database or pki`,
+        `unknown mount type ${JSON.stringify(type)}; expected kv, database, pki or aws`,
       );
     }
   }
