@@ -8,6 +8,7 @@ export type AuditEvent =
   | 'auth.relogin'
   | 'auth.revoke'
   | 'secret.read'
+  | 'secret.write'
   | 'secret.reread'
   | 'lease.renew'
   | 'lease.revoke'

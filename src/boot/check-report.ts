@@ -1,3 +1,4 @@
+import { fdPath } from '../launch/fd-files.ts';
 import type { ProviderCheck } from '../providers/provider.ts';
 import { isTemplatePart, variableOf } from '../refs/index.ts';
 import type { Resolution } from '../resolve/resolve.ts';
@@ -10,6 +11,10 @@ export interface CheckRow {
   provider: string;
   /** True for a placeholder of a template: `ref` is one of the references the variable is built from. */
   template?: true;
+  /** The document was fetched by a write (a config entry's `write: true`), not a read. */
+  write?: true;
+  /** The command gets the value as an in-memory file: the variable holds this path (`/dev/fd/N`). */
+  file?: string;
   version?: string | number;
   leaseId?: string;
   leaseTtl?: number;
@@ -29,22 +34,32 @@ export interface CheckData {
   variables: CheckRow[];
   /** Variables built from templates, with their references in order (never the template text). */
   templates?: Array<{ variable: string; references: string[] }>;
+  /** Variables given to the command as in-memory files (`--file`, `files:`): the path it gets. */
+  files?: Array<{ variable: string; path: string }>;
   /** Ages, certificate expiries and findings (`--max-age`, `--min-validity`). */
   hygiene?: Hygiene;
   /** Each provider's connection, auth and certificate facts under its key (`vault`). */
   [provider: string]: unknown;
 }
 
-/** Builds the value-free report from a resolution. */
+/**
+ * Builds the value-free report from a resolution; `files` are the variables the command would
+ * read as in-memory files, in fd order.
+ */
 export function checkReport(
   resolution: Resolution,
   now: Date,
   checks: ProviderCheck[] = [],
   hygiene?: Hygiene,
+  files: readonly string[] = [],
 ): CheckData {
+  const fileOf = new Map(files.map((variable, i) => [variable, fdPath(i)]));
   const variables = resolution.variables.map((v): CheckRow => {
     const row: CheckRow = { variable: variableOf(v.variable), ref: v.ref, provider: v.provider };
     if (isTemplatePart(v.variable)) row.template = true;
+    if (v.write) row.write = true;
+    const file = fileOf.get(row.variable);
+    if (file) row.file = file;
     if (v.version !== undefined) row.version = v.version;
     if (v.lease) {
       row.leaseId = v.lease.id;
@@ -70,6 +85,7 @@ export function checkReport(
     ...(templates.size > 0
       ? { templates: [...templates].map(([variable, references]) => ({ variable, references })) }
       : {}),
+    ...(fileOf.size > 0 ? { files: [...fileOf].map(([variable, path]) => ({ variable, path })) } : {}),
     ...Object.fromEntries(checks.map((c) => [c.key, c.facts])),
     ...(hygiene ? { hygiene } : {}),
   };
@@ -88,7 +104,7 @@ export function formatCheckTable(data: CheckData): string {
   const header = ['VARIABLE', 'REFERENCE', 'PROVIDER', 'VERSION', 'LEASE', 'TTL', 'RENEWABLE', 'AGE'];
   const rows = data.variables.map((r) => [
     r.variable,
-    r.template ? `\${${r.ref}}` : r.ref,
+    `${r.template ? `\${${r.ref}}` : r.ref}${r.write ? ' (write)' : ''}`,
     r.provider,
     r.version === undefined ? '-' : String(r.version),
     r.leaseId ?? '-',
@@ -110,5 +126,22 @@ export function formatCheckTable(data: CheckData): string {
   const built = data.templates?.length
     ? `; ${data.templates.map((t) => t.variable).join(', ')} built from templates (their placeholders are shown as \${...})`
     : '';
-  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})${built}\n`;
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${data.secrets} ${noun} resolved from ${data.documents} ${docs} (${data.providers.join(', ')})${built}\n${deliveryNotes(data)}`;
+}
+
+/** Lines about variables that are not plain values read: in-memory files and writes. */
+function deliveryNotes(data: CheckData): string {
+  const lines = (data.files ?? []).map(
+    (f) =>
+      `${f.variable} is given to the command as an in-memory file, ${f.variable}=${f.path} (a pipe, read once), not as a value\n`,
+  );
+  const rows = data.variables.filter((r) => r.write);
+  const written = [...new Set(rows.map((r) => r.variable))];
+  if (written.length > 0) {
+    const leased = rows.some((r) => r.leaseId !== undefined);
+    lines.push(
+      `${written.join(', ')} ${written.length === 1 ? 'comes' : 'come'} from a write (config write: true): check performed it${leased ? ' and handed its lease back' : ''}\n`,
+    );
+  }
+  return lines.join('');
 }

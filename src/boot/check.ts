@@ -61,7 +61,7 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
         ? { minValidityMs: prepared.settings.minValidityMs }
         : {}),
     });
-    const data = checkReport(resolution, now, checks, hygiene);
+    const data = checkReport(resolution, now, checks, hygiene, prepared.collected.files);
     const review = formatHygiene(hygiene);
     const text = [formatCheckTable(data), ...checks.map((c) => c.text), ...(review ? [review] : [])].join(
       '\n',

@@ -24,7 +24,10 @@ export interface SecretAgeRow {
   versionCreatedAt?: string;
   /** Seconds since the last change, where anything tells. */
   ageSeconds?: number;
-  /** Why there is no age: `dynamic` (a lease), `issued` (a certificate issued at boot), `unknown`. */
+  /**
+   * Why there is no age: `dynamic` (a lease, or a credential a write minted), `issued` (a
+   * certificate issued at boot), `unknown`.
+   */
   noAge?: 'dynamic' | 'issued' | 'unknown';
 }
 
@@ -100,7 +103,7 @@ export async function describeDocuments(
   const out = new Map<string, SecretDates>();
   await Promise.all(
     documents
-      .filter((d) => !d.lease && !d.issued)
+      .filter((d) => !d.lease && !d.issued && !d.write)
       .map(async (doc) => {
         try {
           const provider = await providers.get(doc.scheme);
@@ -154,7 +157,7 @@ export function buildHygiene(o: {
   const secrets = resolution.documents.map((doc): SecretAgeRow => {
     const row: SecretAgeRow = { provider: doc.scheme, path: doc.path, variables: doc.variables };
     if (doc.issued) return { ...row, noAge: 'issued' };
-    if (doc.lease) return { ...row, noAge: 'dynamic' };
+    if (doc.lease || doc.write) return { ...row, noAge: 'dynamic' };
     const d = o.dates.get(doc.key);
     const fields: Array<[keyof SecretAgeRow, Date | undefined]> = [
       ['createdAt', d?.createdAt],

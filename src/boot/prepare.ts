@@ -29,7 +29,9 @@ export function prepare(opts: CommonCliOptions, io: CliIo, argv: readonly string
   const collected = collectRefs({
     env: io.env,
     scanEnv: settings.envRefs,
-    explicit: settings.env.map(({ name, ref, source }) => ({ name, ref, source })),
+    explicit: settings.env.map(({ name, ref, source, write }) =>
+      write ? { name, ref, source, write } : { name, ref, source },
+    ),
     imports: settings.imports,
     files: settings.files,
     // Syntax errors are reported together with resolution failures, not instead of them.

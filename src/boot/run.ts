@@ -233,8 +233,8 @@ async function watchHook(
   if (intervalMs === undefined) return undefined;
   const { createWatcher } = await import('../supervise/watch.ts');
   const { documentToken } = await import('../providers/fingerprint.ts');
-  // Leased documents are renewed and issued ones issued again; polling them would mint new ones.
-  const docs = resolution.documents.filter((d) => !d.lease && !d.issued);
+  // Leased documents are renewed, issued ones issued again; polling them, or a write, would mint new ones.
+  const docs = resolution.documents.filter((d) => !d.lease && !d.issued && !d.write);
   return (refresh) => {
     const watcher = createWatcher({
       registry,
@@ -249,11 +249,14 @@ async function watchHook(
   };
 }
 
-/** One audit record per document read: provider, path, version, lease, duration. Never a value. */
+/**
+ * One audit record per document read (`secret.write` for a config entry's `write: true`): provider,
+ * path, version, lease, duration. Never a value.
+ */
 function recordReads(audit: Audit, resolution: Resolution): void {
   if (!audit.enabled) return;
   for (const doc of resolution.documents) {
-    audit.record('secret.read', {
+    audit.record(doc.write ? 'secret.write' : 'secret.read', {
       ...documentFields(doc),
       options: Object.keys(doc.options).length > 0 ? doc.options : undefined,
       durationMs: Math.round(doc.readMs),

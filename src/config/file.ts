@@ -15,9 +15,18 @@ const require = createRequire(import.meta.url);
  * lists have a shape of their own.
  */
 export interface ConfigFile {
-  env?: Record<string, string | { ref: string; on_change?: string }>;
+  env?: Record<string, string | EnvEntry>;
   import?: Array<string | { ref: string; prefix?: string }>;
   readonly [key: string]: unknown;
+}
+
+/** The long form of an `env:` entry. */
+export interface EnvEntry {
+  ref: string;
+  on_change?: string;
+  /** The Vault path is fetched by one write of `params` (never set by a reference alone). */
+  write?: boolean;
+  params?: Record<string, string | number | boolean>;
 }
 
 /** A loaded, validated configuration file. */
@@ -167,9 +176,35 @@ function valueProblems(config: ConfigFile): SchemaProblem[] {
     );
   }
   for (const [name, entry] of Object.entries(config.env ?? {})) {
-    if (typeof entry === 'object') check(['env', name, 'on_change'], entry.on_change, parseOnChange);
+    if (typeof entry !== 'object') continue;
+    check(['env', name, 'on_change'], entry.on_change, parseOnChange);
+    problems.push(...writeProblems(name, entry));
   }
   return problems;
+}
+
+/** `write: true` needs one `vault:` reference; `params` need `write: true`. */
+function writeProblems(name: string, entry: EnvEntry): SchemaProblem[] {
+  if (entry.write !== true) {
+    return entry.params === undefined
+      ? []
+      : [
+          {
+            path: ['env', name, 'params'],
+            message: 'params are sent only by a write: add write: true, or remove params',
+          },
+        ];
+  }
+  if (!entry.ref.startsWith('vault:')) {
+    return [
+      {
+        path: ['env', name, 'ref'],
+        message:
+          'write: true needs one vault: reference (a Vault path to write to), not a template or another scheme',
+      },
+    ];
+  }
+  return [];
 }
 
 function invalidConfig(

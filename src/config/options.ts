@@ -285,7 +285,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'entries',
     flag: 'file',
     arg: '<NAME=REF>',
-    commands: RUN,
+    commands: ['run', 'check'],
     file: 'files',
     help: 'give the child NAME=/dev/fd/N, an in-memory pipe it reads the secret from (repeatable; implies supervise)',
   },

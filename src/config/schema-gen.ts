@@ -54,6 +54,18 @@ const ENTRIES: SchemaNode = {
           properties: {
             ref: { $ref: '#/definitions/referenceOrTemplate' },
             on_change: { $ref: '#/definitions/onChange' },
+            write: {
+              type: 'boolean',
+              description:
+                'Fetch the document by one write (POST) of params to the Vault path instead of a read (e.g. aws/sts/<role>); a path is written only when its entry says so.',
+            },
+            params: {
+              type: 'object',
+              description:
+                'The parameters of the write (write: true), sent as its JSON body, e.g. { ttl: 15m }.',
+              propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' },
+              additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+            },
           },
         },
       ],

@@ -80,7 +80,7 @@ function describeErrors(errors: ErrorObject[]): SchemaProblem[] {
     } else if (e.keyword === 'oneOf') {
       const hint =
         path[0] === 'env'
-          ? 'must be a reference, a template or { ref, on_change }'
+          ? 'must be a reference, a template or { ref, on_change, write, params }'
           : 'must be a reference or { ref, prefix }';
       put(path, definition ? (FRIENDLY[definition] ?? 'has the wrong type') : hint, 3);
     } else {

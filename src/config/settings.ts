@@ -52,7 +52,14 @@ export interface Settings {
   /** Union of file, SECRUN_DROP and --drop. */
   drop: string[];
   /** Explicit entries: config `env:` then `--env` (collectRefs lets a flag win per name). */
-  env: Array<{ name: string; ref: string; source: 'flag' | 'config'; onChange?: OnChange }>;
+  env: Array<{
+    name: string;
+    ref: string;
+    source: 'flag' | 'config';
+    onChange?: OnChange;
+    /** The parameters of a config entry marked `write: true`. */
+    write?: Record<string, string>;
+  }>;
   /** Config `import:` then `--import`. */
   imports: Array<{ ref: string; prefix?: string; source: 'flag' | 'config' }>;
   /** Secrets the child reads at /dev/fd/N: config `files:` then `--file` (a flag wins per name). */
@@ -225,6 +232,9 @@ function applyEntries(settings: Settings, file: ConfigFile, source: Source): voi
       const item: Settings['env'][number] = { name, ref: entry.ref, source: 'config' };
       if (entry.on_change !== undefined) {
         item.onChange = wrap(source, `env.${name}.on_change`, () => parseOnChange(entry.on_change!));
+      }
+      if (entry.write === true) {
+        item.write = Object.fromEntries(Object.entries(entry.params ?? {}).map(([k, v]) => [k, String(v)]));
       }
       settings.env.push(item);
     }

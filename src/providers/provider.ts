@@ -10,6 +10,11 @@ export interface DocumentRequest {
   options: Readonly<Record<string, string>>;
   /** Stable identity of the document: scheme + path + sorted options. */
   key: string;
+  /**
+   * Set when a config entry marked the path `write: true`: the document is fetched by one write
+   * of these parameters (Vault only). Without it nothing but PKI `issue/` and `sign/` is written.
+   */
+  write?: Readonly<Record<string, string>>;
 }
 
 /** A lease attached to a document (Vault dynamic secrets). */

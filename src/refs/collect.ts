@@ -7,6 +7,7 @@ import { parseRef } from './parse.ts';
 import { isEnvRef, isRef, NOT_A_REFERENCE, shownValue } from './scheme.ts';
 import type { SecretRef } from './secret-ref.ts';
 import { isTemplate, parseTemplate, TEMPLATE_SHOWN, type Template } from './template.ts';
+import { writeRef } from './write-ref.ts';
 
 /** Where a reference came from. */
 export type RefSource = 'env' | 'flag' | 'config';
@@ -17,8 +18,11 @@ export interface CollectInput {
   env: Record<string, string | undefined>;
   /** False with `--no-env-refs`: inherited values are never treated as references. */
   scanEnv: boolean;
-  /** `--env NAME=REF` (source `flag`) and the config `env:` map (source `config`). */
-  explicit: Array<{ name: string; ref: string; source: 'flag' | 'config' }>;
+  /**
+   * `--env NAME=REF` (source `flag`) and the config `env:` map (source `config`); `write` holds
+   * the parameters of a config entry marked `write: true` (see {@link writeRef}).
+   */
+  explicit: Array<{ name: string; ref: string; source: 'flag' | 'config'; write?: Record<string, string> }>;
   /** `--import REF` and the config `import:` list. */
   imports: Array<{ ref: string; prefix?: string; source: 'flag' | 'config' }>;
   /**
@@ -89,7 +93,10 @@ export interface CollectedRefs {
   embedded: NearMiss[];
 }
 
-type ExplicitEntries = Map<string, { ref: string; source: 'flag' | 'config' }>;
+type ExplicitEntries = Map<
+  string,
+  { ref: string; source: 'flag' | 'config'; write?: Record<string, string> }
+>;
 
 /** What collecting variables gathers, filled by each step in turn. */
 interface Found {
@@ -160,7 +167,11 @@ function explicitEntries(entries: CollectInput['explicit']): ExplicitEntries {
   for (const entry of entries) {
     const current = explicit.get(entry.name);
     if (current && current.source === 'flag' && entry.source === 'config') continue;
-    explicit.set(entry.name, { ref: entry.ref, source: entry.source });
+    explicit.set(entry.name, {
+      ref: entry.ref,
+      source: entry.source,
+      ...(entry.write ? { write: entry.write } : {}),
+    });
   }
   return explicit;
 }
@@ -181,6 +192,14 @@ function collectExplicit(explicit: ExplicitEntries, found: Found): void {
       });
       continue;
     }
+    if (isTemplate(entry.ref) && entry.write) {
+      failures.push({
+        variable: name,
+        ref: TEMPLATE_SHOWN,
+        error: new ConfigError('write: true needs one vault: reference, not a template', 'config.badWrite'),
+      });
+      continue;
+    }
     if (isTemplate(entry.ref)) {
       addTemplate(name, entry.ref, entry.source, found);
       continue;
@@ -190,7 +209,12 @@ function collectExplicit(explicit: ExplicitEntries, found: Found): void {
       continue;
     }
     try {
-      chosen.set(name, { variable: name, ref: parseRef(entry.ref), source: entry.source });
+      const ref = parseRef(entry.ref);
+      chosen.set(name, {
+        variable: name,
+        ref: entry.write ? writeRef(ref, entry.write) : ref,
+        source: entry.source,
+      });
     } catch (err) {
       failures.push({ variable: name, ref: entry.ref, error: toSecrunError(err) });
     }

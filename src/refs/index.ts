@@ -43,3 +43,4 @@ export {
   variableOf,
 } from './template.ts';
 export { applyFilter, TEMPLATE_FILTERS, type TemplateFilter } from './template-filters.ts';
+export { writeRef } from './write-ref.ts';

@@ -22,4 +22,10 @@ export interface SecretRef {
   region?: string;
   /** `?encoding=base64` (awssm only): hand the secret's bytes to the child base64-encoded. */
   encoding?: 'base64';
+  /**
+   * Parameters of a Vault write that a config entry marked (`write: true` with `params:`): the
+   * document is fetched by one write of them instead of a read. Never set from a reference's
+   * text, so a variable alone can never make secrun write.
+   */
+  write?: Readonly<Record<string, string>>;
 }

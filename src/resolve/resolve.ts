@@ -49,6 +49,8 @@ export interface ResolvedVariable {
   stages?: string[];
   createdAt?: Date;
   lease?: Lease;
+  /** The document was fetched by a write (a config entry's `write: true`), not a read. */
+  write?: true;
   /** Duration of the provider's batch read that served this document, in ms. */
   readMs: number;
 }
@@ -67,6 +69,8 @@ export interface ResolvedDocument {
   info?: Record<string, string | number | boolean>;
   /** The read issued a credential (a certificate) that expires; issued again, never polled. */
   issued?: IssuedCredential;
+  /** Fetched by a write of these parameters (a config entry's `write: true`); never polled. */
+  write?: Readonly<Record<string, string>>;
   /** Duration of the provider's batch read that served this document, in ms. */
   readMs: number;
   /** Variables filled from this document. */
@@ -105,7 +109,14 @@ function groupDocuments(refs: SecretRef[]): Map<SecretRef['scheme'], DocumentReq
     if (seen.has(ref.documentKey)) continue;
     seen.add(ref.documentKey);
     const list = byScheme.get(ref.scheme) ?? [];
-    list.push({ scheme: ref.scheme, path: ref.path, options: ref.options, key: ref.documentKey });
+    const req: DocumentRequest = {
+      scheme: ref.scheme,
+      path: ref.path,
+      options: ref.options,
+      key: ref.documentKey,
+    };
+    if (ref.write) req.write = ref.write;
+    list.push(req);
     byScheme.set(ref.scheme, list);
   }
   return byScheme;
@@ -205,6 +216,7 @@ export async function resolveAll(
       readMs: o.readMs,
     };
     if (o.result.ok) Object.assign(info, metadataOf(o.result.doc));
+    if (ref.write) info.write = true;
     const list = docVariables.get(ref.documentKey) ?? [];
     list.push(variable);
     docVariables.set(ref.documentKey, list);
@@ -295,6 +307,7 @@ export async function resolveAll(
         readMs: outcome.readMs,
         variables: docVariables.get(req.key) ?? [],
       };
+      if (req.write) doc.write = req.write;
       if (outcome.result.doc.info) doc.info = outcome.result.doc.info;
       documents.push(doc);
     }
@@ -315,5 +328,8 @@ export function documentFields(doc: ResolvedDocument): Record<string, unknown> {
     renewable: doc.lease?.renewable,
     serial: doc.issued?.serial,
     notAfter: doc.issued?.expiresAt.toISOString(),
+    // A write's parameter names only: their values are configuration, but never needed here.
+    write: doc.write ? true : undefined,
+    params: doc.write ? Object.keys(doc.write) : undefined,
   };
 }

@@ -62,6 +62,40 @@ mask: true
 `;
 
 describe('parseConfig', () => {
+  test('when an env entry is marked write: true then its params reach the settings as strings', () => {
+    const cfg = parseConfig(
+      'env:\n  K:\n    ref: vault:aws/sts/deploy#access_key\n    write: true\n    params: { ttl: 900, role_session_name: ci, flag: true }\n  R:\n    ref: vault:aws/sts/deploy#access_key\n    write: false\n',
+      'w.yaml',
+    );
+    const s = resolveSettings({ file: cfg, env: {}, flags: {} });
+    assert.deepEqual(s.env[0], {
+      name: 'K',
+      ref: 'vault:aws/sts/deploy#access_key',
+      source: 'config',
+      write: { ttl: '900', role_session_name: 'ci', flag: 'true' },
+    });
+    assert.equal(s.env[1]?.write, undefined, 'write: false is a read');
+  });
+
+  test('when params come without write: true, or write: true on an awssm: reference, then each is named with its line', () => {
+    const e = thrown(() =>
+      parseConfig(
+        'env:\n  A:\n    ref: vault:aws/sts/deploy#access_key\n    params: { ttl: 1h }\n  B:\n    ref: awssm:prod/x#k\n    write: true\n',
+        'w.yaml',
+      ),
+    );
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /w\.yaml:4: env\.A\.params: params are sent only by a write/);
+    assert.match(e.message, /w\.yaml:6: env\.B\.ref: write: true needs one vault: reference/);
+    const nested = thrown(() =>
+      parseConfig(
+        'env:\n  C:\n    ref: vault:aws/sts/deploy#k\n    write: true\n    params: { ttl: [1] }\n',
+        'w.yaml',
+      ),
+    );
+    assert.match(nested.message, /w\.yaml:5: env\.C\.params\.ttl: must be a string/);
+  });
+
   test('when a full YAML file is valid then every key is read', () => {
     const cfg = parseConfig(FULL_YAML, 'secrun.yaml');
     assert.equal((cfg.data['vault'] as { auth?: { method?: string } } | undefined)?.auth?.method, 'approle');

@@ -1,11 +1,13 @@
 import { InternalError, NotFoundError, RefError } from '../../base/errors.ts';
-import type { DocumentRequest, DocumentResult, Lease, SecretDocument } from '../provider.ts';
-import type { VaultClient, VaultEnvelope } from './client.ts';
+import type { DocumentRequest, DocumentResult, SecretDocument } from '../provider.ts';
+import type { VaultClient } from './client.ts';
 import { mapVaultError } from './error-map.ts';
 import { kv2Document, kvGone } from './kv-document.ts';
 import { kvV2DataPath, type MountCache, type MountInfo } from './kv-mounts.ts';
+import { leaseOf } from './lease-of.ts';
 import { normalizeVaultPath } from './path.ts';
 import { issueCertificate, issuingPath, writeParams } from './pki-issue.ts';
+import { writeDocument } from './write-document.ts';
 
 /** Reads a batch of Vault documents; the caller authenticates first. */
 export type VaultDocumentReader = (
@@ -15,9 +17,9 @@ export type VaultDocumentReader = (
 
 /**
  * Reads documents: each key once, KV v2 through its data path (one read per document and
- * version, however the path was spelt), PKI `issue/<role>` and `sign/<role>` by one write each
- * (the only writes: any other path with parameters is refused), anything else as is, with its
- * lease. Every failure is a per-key SecrunError in the result map.
+ * version, however the path was spelt), PKI `issue/<role>` and `sign/<role>` by one write each,
+ * a path a config entry marked `write: true` by one write of its parameters (the only writes: any
+ * other path with parameters is refused), anything else as is, with its lease. Every failure is a per-key SecrunError in the result map.
  */
 export function createDocumentReader(client: VaultClient, mounts: MountCache): VaultDocumentReader {
   const readKv2 = async (
@@ -56,6 +58,11 @@ export function createDocumentReader(client: VaultClient, mounts: MountCache): V
       throw new RefError(`version must be a whole number, got "${version}"`, 'vault.badVersion', { path });
     }
     const mount = await mounts.resolve(path, signal);
+    if (req.write) {
+      const doc = await writeDocument(client, req, path, mount, signal);
+      doc.info = infoOf(mount);
+      return doc;
+    }
     const issuing = issuingPath(mount, path);
     if (issuing) {
       const doc = await issueCertificate(client, req, path, issuing, signal);
@@ -130,15 +137,6 @@ export function createDocumentReader(client: VaultClient, mounts: MountCache): V
       }),
     );
     return results;
-  };
-}
-
-function leaseOf(env: VaultEnvelope | undefined): Lease | undefined {
-  if (!env || typeof env.lease_id !== 'string' || env.lease_id === '') return undefined;
-  return {
-    id: env.lease_id,
-    duration: typeof env.lease_duration === 'number' ? env.lease_duration : 0,
-    renewable: env.renewable === true,
   };
 }
 

@@ -4,6 +4,7 @@ import type { DocumentRequest, SecretDocument } from '../provider.ts';
 import type { VaultClient, VaultEnvelope } from './client.ts';
 import { buildCsr, generateKey, type KeyType, privateKeyPem } from './csr.ts';
 import type { MountInfo } from './kv-mounts.ts';
+import { leaseOf } from './lease-of.ts';
 
 /** An issuing endpoint of a PKI mount. */
 export interface IssuingPath {
@@ -101,13 +102,8 @@ function certificateDocument(
     doc.issued = { expiresAt };
     if (typeof data['serial_number'] === 'string') doc.issued.serial = data['serial_number'];
   }
-  if (env && typeof env.lease_id === 'string' && env.lease_id !== '') {
-    doc.lease = {
-      id: env.lease_id,
-      duration: typeof env.lease_duration === 'number' ? env.lease_duration : 0,
-      renewable: env.renewable === true,
-    };
-  }
+  const lease = leaseOf(env);
+  if (lease) doc.lease = lease;
   return doc;
 }
 
