@@ -179,6 +179,11 @@ export async function runCommand(req: {
           accessor: login.accessor,
         });
       }
+      // A stop during the close (revoking the login token is a request) still starts nothing.
+      // Nothing is left to hand back: without leases the token is revoked; with leases the close
+      // sent no request, so no signal could come in between.
+      const late = bootStopReceived();
+      if (late) throw stoppedError(late);
       audit.record('child.start', { mode: 'exec', command: req.command, pid: process.pid });
       execReplace(plan.file, plan.args, env, plan.argv0);
     }

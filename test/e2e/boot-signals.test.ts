@@ -20,11 +20,14 @@ const C = {
   roleId: canary('role-id'),
   secretId: canary('secret-id'),
   slow: canary('slow'),
+  kv: canary('kv'),
 };
 let vault: VaultDevServer;
 let aws: SecretsManagerDevServer;
 let tmp: TempFiles;
 let config: string;
+/** No dynamic credential: the last request before the handover is the login token's revocation. */
+let kvConfig: string;
 
 before(async () => {
   tmp = tempFiles('secrun-e2e-signals-');
@@ -33,10 +36,15 @@ before(async () => {
       stringify({
         vault: {
           root_token: C.root,
-          mounts: { database: { type: 'database', roles: { app: { default_ttl: '1h', max_ttl: '2h' } } } },
+          mounts: {
+            database: { type: 'database', roles: { app: { default_ttl: '1h', max_ttl: '2h' } } },
+            secret: { type: 'kv', version: 2 },
+          },
+          kv: { 'secret/app': { api_key: C.kv } },
           policies: {
             app: [
               { path: 'database/creds/app', capabilities: ['read'] },
+              { path: 'secret/data/app', capabilities: ['read'] },
               { path: 'sys/leases/revoke', capabilities: ['update'] },
             ],
           },
@@ -77,6 +85,14 @@ before(async () => {
       mode: 'exec',
     }),
   );
+  kvConfig = tmp.write(
+    'secrun-kv.yaml',
+    stringify({
+      vault: { auth: { method: 'approle', role_id: C.roleId, secret_id_env: 'APP_SECRET_ID' } },
+      env: { API_KEY: 'vault:secret/app#api_key', SLOW: 'awssm:prod/slow' },
+      mode: 'exec',
+    }),
+  );
 });
 
 after(async () => {
@@ -101,8 +117,8 @@ interface Started {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(prefix: string[]): Started {
-  const [file, args] = secrunCommand(['run', '--config', config, '--', NODE, `${FIXTURES}print-env.mjs`]);
+function start(prefix: string[], configFile = config): Started {
+  const [file, args] = secrunCommand(['run', '--config', configFile, '--', NODE, `${FIXTURES}print-env.mjs`]);
   const argv = [...prefix, file, ...args];
   const child = spawn(argv[0] ?? NODE, argv.slice(1), {
     env: env(),
@@ -154,6 +170,26 @@ describe('stop signals during boot', () => {
       await assertStoppedAndRevoked(s, code, sig);
     });
   }
+
+  test('when SIGTERM arrives while the login token is revoked right before the handover then nothing starts, exit 143', async () => {
+    // The Secrets Manager read holds the boot while the Vault gets slow; then the last request,
+    // the token's revocation, hangs until the signal has come.
+    aws.faults.set({ latencyMs: 4_000 });
+    const s = start([], kvConfig);
+    await until(
+      () => `the Vault read and the Secrets Manager read in flight (vault: ${trail().join(', ')})`,
+      () => trail().includes('GET /v1/secret/data/app 200') && aws.faults.stats.inFlight > 0,
+    );
+    vault.faults.set({ latencyMs: 6_000 });
+    await until('the token revocation to be in flight', () => vault.faults.stats.inFlight > 0);
+    s.child.kill('SIGTERM');
+    const r = await s.done;
+    vault.faults.clear();
+    assert.equal(r.code, 143, s.out.stderr());
+    assert.equal(s.out.stdout(), '', 'the command never started');
+    assert.match(s.out.stderr(), /stopped by SIGTERM before the command started/);
+    assert.ok(!s.out.stderr().includes(C.kv), 'no secret in stderr');
+  });
 
   const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
   test('when secrun is PID 1 (unshare --pid) and SIGTERM arrives mid-boot then it is obeyed, not dropped', {
