@@ -1,6 +1,8 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { PermissionError, UnavailableError } from '../../../base/errors.ts';
 import { withRetry } from '../../../base/retry.ts';
-import { isLoopbackHost } from '../../net.ts';
+import { isLoopbackAddress } from '../../net.ts';
 
 /** True when the GitHub Actions OIDC request variables are present (job has `id-token: write`). */
 export function inGithubActionsOidc(env: Record<string, string | undefined>): boolean {
@@ -19,6 +21,8 @@ export interface GithubOidcOptions {
   maxRetries?: number;
   /** The boot deadline. */
   signal: AbortSignal;
+  /** Resolves a host name of a plain-http URL (default: dns.lookup); for tests. */
+  lookup?: (hostname: string) => Promise<Array<{ address: string }>>;
 }
 
 class OidcFailure extends Error {
@@ -30,6 +34,38 @@ class OidcFailure extends Error {
     this.retry = retry;
     if (status !== undefined) this.status = status;
   }
+}
+
+function insecure(url: URL): PermissionError {
+  return new PermissionError(
+    `refusing to send the GitHub Actions request token to ${url.protocol}//${url.host}: https is required`,
+    'vault.oidc',
+  );
+}
+
+/**
+ * Plain http carries the request token in clear: only to loopback. A name is judged by the
+ * addresses it resolves to, not by its spelling (a hosts entry can point `*.localhost` anywhere),
+ * and the request then goes to the address that was judged.
+ */
+async function loopbackAddressOf(
+  url: URL,
+  lookup: GithubOidcOptions['lookup'] = (host) => dnsLookup(host, { all: true }),
+): Promise<string> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    if (!isLoopbackAddress(host)) throw insecure(url);
+    return url.hostname;
+  }
+  let addresses: Array<{ address: string }>;
+  try {
+    addresses = await lookup(host);
+  } catch {
+    throw insecure(url);
+  }
+  const first = addresses[0]?.address;
+  if (first === undefined || addresses.some((a) => !isLoopbackAddress(a.address))) throw insecure(url);
+  return isIP(first) === 6 ? `[${first}]` : first;
 }
 
 /**
@@ -47,14 +83,13 @@ export async function requestGithubOidcToken(opts: GithubOidcOptions): Promise<s
   } catch {
     throw new PermissionError('ACTIONS_ID_TOKEN_REQUEST_URL is not a valid URL', 'vault.oidc');
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new PermissionError(
-      `refusing to send the GitHub Actions request token to ${url.protocol}//${url.host}: https is required`,
-      'vault.oidc',
-    );
+  const where = url.host;
+  if (url.protocol === 'http:') {
+    url.hostname = await loopbackAddressOf(url, opts.lookup);
+  } else if (url.protocol !== 'https:') {
+    throw insecure(url);
   }
   if (opts.audience) url.searchParams.set('audience', opts.audience);
-  const where = url.host;
   const attempt = async (): Promise<string> => {
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     let res: Response;

@@ -12,6 +12,7 @@ import {
 import type { VaultAuthSettings } from '../../../../src/config/index.ts';
 import { parseSeed } from '../../../../src/dev/seed.ts';
 import { startVaultServer, type VaultDevServer } from '../../../../src/dev/vault/server.ts';
+import { requestGithubOidcToken } from '../../../../src/providers/vault/auth/github-oidc.ts';
 import { createVaultAuth, DEFAULT_K8S_TOKEN_FILE } from '../../../../src/providers/vault/auth/index.ts';
 import { makeJwtKey, nowSeconds, signJwt } from '../../../helpers/jwt.ts';
 import {
@@ -374,6 +375,38 @@ describe('vault auth: jwt in GitHub Actions', () => {
     // Refused before connecting (the message says so); the bound only catches a hang, with room
     // for a busy machine.
     assert.ok(Date.now() - started < 30_000);
+  });
+
+  test('when a plain-http name resolves off loopback then the bearer is never sent, however it is spelt', async () => {
+    const port = new URL(oidc.url).port;
+    const base = { timeoutMs: 5_000, signal: AbortSignal.timeout(30_000), maxRetries: 0 };
+    const env = (host: string) => ({
+      ACTIONS_ID_TOKEN_REQUEST_URL: `http://${host}:${port}/_apis/token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+    });
+    for (const [host, addresses] of [
+      ['runtime.localhost', [{ address: '192.0.2.1' }]],
+      ['localhost', [{ address: '127.0.0.1' }, { address: '192.0.2.1' }]],
+      ['nowhere.localhost', []],
+    ] as const) {
+      await assert.rejects(
+        requestGithubOidcToken({ ...base, env: env(host), lookup: async () => [...addresses] }),
+        (err: Error & { code?: string }) =>
+          err.code === 'vault.oidc' && /https is required/.test(err.message),
+        host,
+      );
+    }
+    await assert.rejects(requestGithubOidcToken({ ...base, env: env('[2001:db8::1]') }), /https is required/);
+    assert.equal(oidc.requests.length, 0, 'nothing reached the endpoint');
+    // A name that resolves to loopback only: the request goes to the address that was judged.
+    const token = await requestGithubOidcToken({
+      ...base,
+      env: env('runtime.localhost'),
+      lookup: async () => [{ address: '127.0.0.1' }],
+    });
+    assert.equal(typeof token, 'string');
+    assert.equal(oidc.requests.length, 1);
+    assert.equal(oidc.requests[0]?.authorization, `bearer ${REQUEST_TOKEN}`);
   });
 });
 
