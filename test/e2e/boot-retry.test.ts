@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
 
 const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent-home' });
 
-describe('boot retries', () => {
+describe('boot retries', { concurrency: true }, () => {
   test('when --help is asked for then VAULT_MAX_RETRIES and the retry policy are documented', async () => {
     for (const command of ['run', 'check']) {
       let out = '';
