@@ -3,7 +3,7 @@ import type { DocumentRequest, DocumentResult, SecretDocument } from '../provide
 import type { VaultClient } from './client.ts';
 import { mapVaultError } from './error-map.ts';
 import { kv2Document, kvGone } from './kv-document.ts';
-import { kvV2DataPath, type MountCache, type MountInfo } from './kv-mounts.ts';
+import { aMount, kvV2DataPath, type MountCache, type MountInfo } from './kv-mounts.ts';
 import { leaseOf } from './lease-of.ts';
 import { normalizeVaultPath } from './path.ts';
 import { issueCertificate, issuingPath, writeParams } from './pki-issue.ts';
@@ -73,7 +73,7 @@ export function createDocumentReader(client: VaultClient, mounts: MountCache): V
     if (params.length > 0) {
       throw new RefError(
         mount
-          ? `${params.join(', ')} ${params.length === 1 ? 'is a parameter' : 'are parameters'} for issuing paths (issue/<role> or sign/<role> on a pki mount); ${path} is on a ${mount.type} mount and is read, never written`
+          ? `${params.join(', ')} ${params.length === 1 ? 'is a parameter' : 'are parameters'} for issuing paths (issue/<role> or sign/<role> on a pki mount); ${path} is on ${aMount(mount)} and is read, never written`
           : `${params.join(', ')} ${params.length === 1 ? 'is a parameter' : 'are parameters'} for issuing paths, and the mounts preflight for ${path} is denied, so secrun cannot tell it is one; grant read on sys/internal/ui/mounts/${path}`,
         'vault.notIssuing',
         { path },

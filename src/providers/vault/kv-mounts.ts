@@ -12,6 +12,11 @@ export interface MountInfo {
   kvVersion?: 1 | 2;
 }
 
+/** "a kv mount", "an aws mount": the mount's type in a sentence. */
+export function aMount(mount: Pick<MountInfo, 'type'>): string {
+  return `${/^[aeiou]/i.test(mount.type) ? 'an' : 'a'} ${mount.type} mount`;
+}
+
 /** Looks a path up with `sys/internal/ui/mounts/<path>`; null when the preflight is denied. */
 export type MountLookup = (path: string, signal: AbortSignal) => Promise<MountInfo | null>;
 

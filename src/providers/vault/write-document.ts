@@ -1,7 +1,7 @@
 import { NotFoundError, RefError } from '../../base/errors.ts';
 import type { DocumentRequest, SecretDocument } from '../provider.ts';
 import type { VaultClient } from './client.ts';
-import type { MountInfo } from './kv-mounts.ts';
+import { aMount, type MountInfo } from './kv-mounts.ts';
 import { leaseOf } from './lease-of.ts';
 import { issuingPath } from './pki-issue.ts';
 
@@ -9,10 +9,19 @@ import { issuingPath } from './pki-issue.ts';
 const STORING_MOUNTS = new Set(['kv', 'generic', 'cubbyhole', 'system', 'identity', 'token']);
 
 /**
+ * First path segments (after the mount) where Vault's engines keep their configuration and
+ * maintenance endpoints: a write there changes Vault (a role, the engine's root credentials, a
+ * CA, a key; a rotation, a revocation, a tidy) and fetches nothing a service should start with.
+ * Credential endpoints (`aws/creds`, `aws/sts`, `transit/datakey`, ...) are elsewhere.
+ */
+const CONFIGURING =
+  /^(config|roles?|static-roles|root|intermediate|issuers?|keys?|import|crl|acme|cert|ca|restore|reset|rotate.*|tidy.*|revoke.*)$/;
+
+/**
  * Fetches the document of a config entry marked `write: true`: one POST of its parameters to the
  * path; the answer's `data` fields are the values and its lease is the document's lease. Refused
  * where a write would change stored data instead of fetching a credential (KV, cubbyhole, `sys/`,
- * `auth/`), on PKI `issue/` and `sign/` (their parameters go in the reference), and when the
+ * `auth/`, an engine's configuration and maintenance paths), on PKI `issue/` and `sign/` (their parameters go in the reference), and when the
  * mounts preflight is denied (secrun could not tell a KV path from a credential endpoint).
  *
  * @throws RefError `vault.writeRefused`; NotFoundError when the answer has no data.
@@ -34,6 +43,10 @@ export async function writeDocument(
   } else if (STORING_MOUNTS.has(mount.type) || /^(sys|auth)\//.test(path)) {
     refuse(
       `a write to this ${mount.type} mount would change what Vault stores, not fetch a credential; remove write: true to read it`,
+    );
+  } else if (CONFIGURING.test(path.slice(mount.path.length + 1).split('/')[0] ?? '')) {
+    refuse(
+      `${path.slice(mount.path.length + 1).split('/')[0]}/ of ${aMount(mount)} is where the engine is configured or maintained; a write there changes Vault instead of fetching a credential`,
     );
   } else if (issuingPath(mount, path)) {
     refuse(

@@ -53,6 +53,21 @@ describe('writeDocument', () => {
       ['sys/policies/acl/x', { path: 'sys', type: 'system' }, /system mount/],
       ['pki/issue/web', { path: 'pki', type: 'pki' }, /put their parameters in the reference/],
       ['aws/sts/deploy', null, /mounts preflight for it is denied/],
+      [
+        'pki/roles/web',
+        { path: 'pki', type: 'pki' },
+        /roles\/ of a pki mount is where the engine is configured/,
+      ],
+      ['pki/root/generate/internal', { path: 'pki', type: 'pki' }, /root\/ of a pki mount/],
+      ['pki/revoke', { path: 'pki', type: 'pki' }, /revoke\/ of a pki mount/],
+      ['pki/tidy', { path: 'pki', type: 'pki' }, /tidy\/ of a pki mount/],
+      ['pki/intermediate/generate/internal', { path: 'pki', type: 'pki' }, /intermediate\//],
+      ['aws/config/root', { path: 'aws', type: 'aws' }, /config\/ of an aws mount/],
+      ['aws/roles/deploy', { path: 'aws', type: 'aws' }, /roles\//],
+      ['database/config/x', { path: 'database', type: 'database' }, /config\//],
+      ['database/rotate-root/x', { path: 'database', type: 'database' }, /rotate-root\//],
+      ['team/db/rotate-role/x', { path: 'team/db', type: 'database' }, /rotate-role\//],
+      ['transit/keys/app/rotate', { path: 'transit', type: 'transit' }, /keys\//],
     ];
     for (const [path, mount, message] of cases) {
       const client = fakeClient({ data: {} });
