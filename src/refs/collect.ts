@@ -6,7 +6,7 @@ import { nearMissScheme } from './near-miss.ts';
 import { parseRef } from './parse.ts';
 import { isEnvRef, isRef, NOT_A_REFERENCE, shownValue } from './scheme.ts';
 import type { SecretRef } from './secret-ref.ts';
-import { isTemplate, parseTemplate, TEMPLATE_SHOWN, type Template } from './template.ts';
+import { isTemplate, mistypedPlaceholder, parseTemplate, TEMPLATE_SHOWN, type Template } from './template.ts';
 import { writeRef } from './write-ref.ts';
 
 /** Where a reference came from. */
@@ -231,7 +231,7 @@ function scanEnv(env: CollectInput['env'], explicit: ExplicitEntries, out: Found
     }
     if (!isEnvRef(value)) {
       if (explicit.has(name)) continue;
-      const scheme = nearMissScheme(value);
+      const scheme = nearMissScheme(value) ?? mistypedPlaceholder(value);
       if (scheme) out.nearMisses.push({ variable: name, scheme });
       const inside = scheme ? undefined : embeddedScheme(value);
       if (inside) out.embedded.push({ variable: name, scheme: inside });

@@ -50,6 +50,22 @@ export function isTemplate(value: string): boolean {
   return false;
 }
 
+/**
+ * The scheme a `${...}` placeholder of a value seems to have meant when it is a mistyped one
+ * (`${valut:secret/db#pw}`), for values that are no template because of it; else undefined.
+ * `$${` is literal text. Safe to print; the value is not.
+ */
+export function mistypedPlaceholder(value: string): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  for (let at = value.indexOf('${'); at !== -1; at = value.indexOf('${', at + 2)) {
+    if (value[at - 1] === '$') continue;
+    const body = value.slice(at + 2).trimStart();
+    const miss = nearMissScheme(body.split(/[|}]/, 1)[0]?.trim() ?? '');
+    if (miss !== undefined) return miss;
+  }
+  return undefined;
+}
+
 function startsWithScheme(text: string): boolean {
   return SCHEME_START.some((s) => text.startsWith(s));
 }

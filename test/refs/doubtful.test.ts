@@ -54,6 +54,29 @@ describe('references secrun would not resolve', () => {
       ['OK'],
     );
   });
+
+  test('when a template placeholder has a mistyped scheme then it is a near miss, not silent literal text', () => {
+    const c = collectRefs({
+      env: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: secrun template syntax, not JS
+        ONLY: 'x ${valut:secret/db#user} y',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: secrun template syntax, not JS
+        SPACED: '${ awsm:prod/db | url }',
+        LITERAL: 'x $${valut:secret/db#user}',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not JS
+        SHELL: '${HOME}/bin',
+      },
+      scanEnv: true,
+      explicit: [],
+      imports: [],
+    });
+    assert.deepEqual(c.nearMisses, [
+      { variable: 'ONLY', scheme: 'vault:' },
+      { variable: 'SPACED', scheme: 'awssm:' },
+    ]);
+    assert.deepEqual(c.templates, []);
+    assert.deepEqual(c.refs, []);
+  });
 });
 
 describe('failure table', () => {
