@@ -255,13 +255,14 @@ async function watchHook(
 }
 
 /**
- * One audit record per document read (`secret.write` for a config entry's `write: true`): provider,
- * path, version, lease, duration. Never a value.
+ * One audit record per document read (`secret.write` for a document fetched by a write: a config
+ * entry's `write: true`, a certificate issued): provider, path, version, lease, duration. Never a
+ * value.
  */
 function recordReads(audit: Audit, resolution: Resolution): void {
   if (!audit.enabled) return;
   for (const doc of resolution.documents) {
-    audit.record(doc.write ? 'secret.write' : 'secret.read', {
+    audit.record(doc.write || doc.issued ? 'secret.write' : 'secret.read', {
       ...documentFields(doc),
       options: Object.keys(doc.options).length > 0 ? doc.options : undefined,
       durationMs: Math.round(doc.readMs),

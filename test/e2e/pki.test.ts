@@ -35,9 +35,29 @@ describe('secrun run with a certificate issued at boot', () => {
     assert.equal(vault.log.entries.filter((e) => e.path === '/v1/pki/sign/web').length >= 1, true);
   });
 
-  test('when the mode is exec then secrun warns that the certificate is not issued again and when it expires', async () => {
-    const r = await runSecrun(['run', '--mode', 'exec', '--', NODE, `${FIXTURES}print-env.mjs`], env);
+  test('when the mode is exec then secrun warns that the certificate is not issued again and when it expires, and audits a write', async () => {
+    const r = await runSecrun(
+      ['run', '--mode', 'exec', '--audit', 'stderr', '--', NODE, `${FIXTURES}print-env.mjs`],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /the certificate from pki\/sign\/web is not issued again and expires at \d{4}-/);
+    const records = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event?: string; path?: string });
+    const issued = records.filter((e) => e.path === 'pki/sign/web');
+    assert.deepEqual(
+      issued.map((e) => e.event),
+      ['secret.write'],
+      'issuing is a write (a POST), audited as one',
+    );
+    const child = childReport(r.stdout).env;
+    for (const value of [child['TLS_CERT'], child['TLS_KEY']]) {
+      assert.ok(
+        value && !r.stderr.includes(value.split('\n')[1] ?? value),
+        'no certificate or key in the audit',
+      );
+    }
   });
 });
