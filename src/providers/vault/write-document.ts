@@ -38,7 +38,7 @@ export async function writeDocument(
   };
   if (!mount) {
     refuse(
-      `the mounts preflight for it is denied, so secrun cannot tell it is not a KV path (where a write would replace the secret); grant read on sys/internal/ui/mounts/${path}`,
+      `the mounts preflight for it found no mount or was denied, so secrun cannot tell it is not a KV path (where a write would replace the secret); check the path, or grant read on sys/internal/ui/mounts/${path}`,
     );
   } else if (STORING_MOUNTS.has(mount.type) || /^(sys|auth)\//.test(path)) {
     refuse(

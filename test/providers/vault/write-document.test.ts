@@ -52,7 +52,7 @@ describe('writeDocument', () => {
       ['kv1/app', { path: 'kv1', type: 'kv', kvVersion: 1 }, /kv mount would change what Vault stores/],
       ['sys/policies/acl/x', { path: 'sys', type: 'system' }, /system mount/],
       ['pki/issue/web', { path: 'pki', type: 'pki' }, /put their parameters in the reference/],
-      ['aws/sts/deploy', null, /mounts preflight for it is denied/],
+      ['aws/sts/deploy', null, /mounts preflight for it found no mount or was denied/],
       [
         'pki/roles/web',
         { path: 'pki', type: 'pki' },
