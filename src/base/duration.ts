@@ -31,3 +31,31 @@ export function durationMs(text: string | number): number | undefined {
   }
   return pos === s.length && Number.isFinite(total) ? total : undefined;
 }
+
+const SPAN_UNITS: Array<[string, number]> = [
+  ['d', 86_400],
+  ['h', 3600],
+  ['m', 60],
+  ['s', 1],
+];
+
+/**
+ * The one way secrun prints a duration in seconds: the largest unit that counts at least 2
+ * (`90d`, `36h`, `45m`, `30s`), rounded down, with the next unit's remainder while the count is
+ * under 10 (`3d12h`, `6m30s`), so a threshold reads as given and nothing non-zero shows as 0.
+ */
+export function formatDuration(seconds: number): string {
+  const s = Math.floor(Math.abs(seconds));
+  const sign = seconds < 0 && s > 0 ? '-' : '';
+  const at = SPAN_UNITS.findIndex(([, size]) => s >= 2 * size);
+  if (at === -1) return `${sign}${s}s`;
+  const [unit, size] = SPAN_UNITS[at] as [string, number];
+  const count = Math.floor(s / size);
+  let text = `${count}${unit}`;
+  const next = SPAN_UNITS[at + 1];
+  if (next && count < 10) {
+    const rest = Math.floor((s - count * size) / next[1]);
+    if (rest > 0) text += `${rest}${next[0]}`;
+  }
+  return `${sign}${text}`;
+}

@@ -7,7 +7,10 @@ export const ExitCode = {
   unavailable: 69,
   permission: 77,
   config: 78,
-  /** `secrun check` with --max-age / --min-validity found a secret too old or a certificate expiring. */
+  /**
+   * `secrun check` found an expired certificate, or with --max-age / --min-validity a secret too
+   * old or a certificate expiring too soon.
+   */
   findings: 79,
   notExecutable: 126,
   notFound: 127,

@@ -28,3 +28,64 @@ export function findCertificates(text: string): FoundCertificate[] {
   }
   return out;
 }
+
+/** Bounds of the JSON look inside a value: a value is parsed only below this size... */
+const MAX_JSON_CHARS = 1 << 20;
+/** ...and read this many levels down (a string holding JSON counts as one more level)... */
+const MAX_JSON_DEPTH = 16;
+/** ...visiting at most this many nodes. */
+const MAX_JSON_NODES = 20_000;
+const MARKER = '-----BEGIN CERTIFICATE-----';
+
+/**
+ * The texts of a value that may hold PEM certificates: the value itself, and, when it is JSON
+ * (an object, an array, or a JSON-escaped string, where `\n` hides the PEM from a text search),
+ * every string inside it that holds a certificate marker, also through strings that are JSON
+ * themselves. Bounded in size, depth and nodes; a value that is not JSON is only itself.
+ */
+export function pemTexts(value: string): string[] {
+  const out = [value];
+  let nodes = 0;
+  const parse = (text: string, depth: number): void => {
+    const first = text.trimStart()[0];
+    if (depth > MAX_JSON_DEPTH || text.length > MAX_JSON_CHARS) return;
+    if (first !== '{' && first !== '[' && first !== '"') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    walk(parsed, depth);
+  };
+  const walk = (node: unknown, depth: number): void => {
+    if (++nodes > MAX_JSON_NODES || depth > MAX_JSON_DEPTH) return;
+    if (typeof node === 'string') {
+      if (node.includes(MARKER)) out.push(node);
+      parse(node, depth + 1);
+    } else if (Array.isArray(node)) {
+      for (const item of node) walk(item, depth + 1);
+    } else if (node !== null && typeof node === 'object') {
+      for (const item of Object.values(node)) walk(item, depth + 1);
+    }
+  };
+  parse(value, 0);
+  return out;
+}
+
+/**
+ * Every certificate in a value ({@link findCertificates} over {@link pemTexts}), each once even
+ * when it shows both in the text and in a JSON string.
+ */
+export function findCertificatesInValue(value: string): FoundCertificate[] {
+  const seen = new Set<string>();
+  const out: FoundCertificate[] = [];
+  for (const text of pemTexts(value)) {
+    for (const found of findCertificates(text)) {
+      if (seen.has(found.cert.fingerprint256)) continue;
+      seen.add(found.cert.fingerprint256);
+      out.push(found);
+    }
+  }
+  return out;
+}

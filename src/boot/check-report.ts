@@ -1,3 +1,4 @@
+import { formatDuration } from '../base/duration.ts';
 import { fdPath } from '../launch/fd-files.ts';
 import type { ProviderCheck } from '../providers/provider.ts';
 import { isTemplatePart, variableOf } from '../refs/index.ts';
@@ -68,7 +69,8 @@ export function checkReport(
     }
     if (v.createdAt) {
       row.createdAt = v.createdAt.toISOString();
-      row.ageSeconds = Math.max(0, Math.round((now.getTime() - v.createdAt.getTime()) / 1000));
+      // Rounded down like the hygiene review's ages, so one secret shows one age everywhere.
+      row.ageSeconds = Math.max(0, Math.floor((now.getTime() - v.createdAt.getTime()) / 1000));
     }
     return row;
   });
@@ -91,14 +93,6 @@ export function checkReport(
   };
 }
 
-/** Human-readable duration: 45s, 12m, 3h, 4d. */
-export function formatAge(seconds: number): string {
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86400)}d`;
-}
-
 /** Renders the report as an aligned table. */
 export function formatCheckTable(data: CheckData): string {
   const header = ['VARIABLE', 'REFERENCE', 'PROVIDER', 'VERSION', 'LEASE', 'TTL', 'RENEWABLE', 'AGE'];
@@ -108,9 +102,9 @@ export function formatCheckTable(data: CheckData): string {
     r.provider,
     r.version === undefined ? '-' : String(r.version),
     r.leaseId ?? '-',
-    r.leaseTtl === undefined ? '-' : formatAge(r.leaseTtl),
+    r.leaseTtl === undefined ? '-' : formatDuration(r.leaseTtl),
     r.renewable === undefined ? '-' : r.renewable ? 'yes' : 'no',
-    r.ageSeconds === undefined ? '-' : formatAge(r.ageSeconds),
+    r.ageSeconds === undefined ? '-' : formatDuration(r.ageSeconds),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>

@@ -61,6 +61,9 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
         ? { minValidityMs: prepared.settings.minValidityMs }
         : {}),
     });
+    // An expired certificate fails the check with or without thresholds: say so on stderr too,
+    // where a CI log shows it even when stdout is the --json report.
+    for (const f of hygiene.findings) if (f.kind === 'expired') logger.warn(f.message);
     const data = checkReport(resolution, now, checks, hygiene, prepared.collected.files);
     const review = formatHygiene(hygiene);
     const text = [formatCheckTable(data), ...checks.map((c) => c.text), ...(review ? [review] : [])].join(

@@ -3,10 +3,13 @@
  * read of the value), when every certificate found in a value expires, and which of them break
  * `--max-age` / `--min-validity`. Pure, except {@link describeDocuments}, which asks providers.
  */
+
+import { formatDuration } from '../base/duration.ts';
 import { errorFields } from '../base/error-fields.ts';
 import type { Logger } from '../base/log.ts';
-import { findCertificates } from '../base/pem.ts';
-import type { Provider, ProviderCertificate, SecretDates } from '../providers/provider.ts';
+import { type FoundCertificate, findCertificatesInValue } from '../base/pem.ts';
+import type { IssuedCredential, Provider, ProviderCertificate, SecretDates } from '../providers/provider.ts';
+import { variableOf } from '../refs/index.ts';
 import type { Resolution, ResolvedDocument } from '../resolve/resolve.ts';
 
 /** The age of one document. */
@@ -31,8 +34,9 @@ export interface SecretAgeRow {
   noAge?: 'dynamic' | 'issued' | 'unknown';
 }
 
-/** One certificate found in a value (PEM, any variable). Never the value itself. */
+/** One certificate found in a value (PEM, any variable, JSON strings too). Never the value itself. */
 export interface CertificateRow {
+  /** The variable (a template's name for a certificate in one of its placeholders). */
   variable: string;
   subject: string;
   issuer: string;
@@ -40,13 +44,19 @@ export interface CertificateRow {
   notAfter: string;
   /** Seconds until notAfter (negative once expired). */
   secondsLeft: number;
-  /** Issued at boot: secrun issues it again before it expires, so its short life is no finding. */
+  /**
+   * The leaf certificate issued at boot (pki issue/sign, matched by its serial): secrun issues it
+   * again before it expires, so its short life is no finding. Never its CA or chain.
+   */
   reissued?: boolean;
 }
 
-/** A finding that fails the check (exit 79) when its threshold was given. */
+/**
+ * A finding fails the check (exit 79): `expired` always (a certificate past its notAfter),
+ * `max-age` / `min-validity` when that threshold was given.
+ */
 export interface Finding {
-  kind: 'max-age' | 'min-validity';
+  kind: 'expired' | 'max-age' | 'min-validity';
   message: string;
   variables: string[];
 }
@@ -60,28 +70,57 @@ export interface Hygiene {
   findings: Finding[];
 }
 
-/** Every PEM certificate in every value; blocks that do not parse are skipped. */
+/**
+ * Every PEM certificate in every value (and in the strings of a JSON value); blocks that do not
+ * parse are skipped. `issued` maps a variable (or template part) filled from a document issued at
+ * boot to what was issued, so that its leaf certificate, and only it, is marked reissued.
+ */
 export function certificatesIn(
   values: ReadonlyMap<string, string>,
   now: Date,
-  reissued: ReadonlySet<string> = new Set(),
+  issued: ReadonlyMap<string, IssuedCredential> = new Map(),
 ): CertificateRow[] {
   const rows: CertificateRow[] = [];
-  for (const [variable, value] of values) {
-    for (const { cert, notAfter, subject, issuer } of findCertificates(value)) {
+  for (const [name, value] of values) {
+    const credential = issued.get(name);
+    for (const found of findCertificatesInValue(value)) {
+      const { cert, notAfter, subject, issuer } = found;
       const row: CertificateRow = {
-        variable,
+        variable: variableOf(name),
         subject,
         issuer,
         serial: cert.serialNumber,
         notAfter: notAfter.toISOString(),
         secondsLeft: Math.floor((notAfter.getTime() - now.getTime()) / 1000),
       };
-      if (reissued.has(variable)) row.reissued = true;
+      if (credential && isIssuedLeaf(found, credential)) row.reissued = true;
       rows.push(row);
     }
   }
   return rows;
+}
+
+/**
+ * The certificate an issue/sign call returned, not its CA: never a CA certificate, and the serial
+ * the answer named (else the notAfter it had). `issuing_ca` and `ca_chain` are not renewed by a
+ * new issue, so they stay subject to the review.
+ */
+function isIssuedLeaf(found: FoundCertificate, credential: IssuedCredential): boolean {
+  if (found.cert.ca) return false;
+  if (credential.serial !== undefined) {
+    return sameSerial(credential.serial, found.cert.serialNumber);
+  }
+  return found.notAfter.getTime() === credential.expiresAt.getTime();
+}
+
+/** Vault writes serials as `3a:0f:...`, Node as `3A0F...`; leading zeros aside. */
+function sameSerial(a: string, b: string): boolean {
+  const norm = (s: string): string =>
+    s
+      .replace(/[^0-9a-f]/gi, '')
+      .toLowerCase()
+      .replace(/^0+/, '');
+  return norm(a) !== '' && norm(a) === norm(b);
 }
 
 /** Where describe() comes from: the registry (or a stub in tests). */
@@ -124,18 +163,6 @@ const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 const latest = (...dates: (Date | undefined)[]): Date | undefined =>
   dates.reduce<Date | undefined>((a, b) => (b && (!a || b > a) ? b : a), undefined);
 
-/** `90d`, `36h`, `15m`: the largest whole unit. */
-export function formatSpan(seconds: number): string {
-  const s = Math.abs(seconds);
-  const text =
-    s >= 172_800
-      ? `${Math.floor(s / 86_400)}d`
-      : s >= 7200
-        ? `${Math.floor(s / 3600)}h`
-        : `${Math.floor(s / 60)}m`;
-  return seconds < 0 ? `-${text}` : text;
-}
-
 /**
  * Builds the review: each document's age (the latest of its metadata change dates, else the
  * creation of the version read), each certificate's remaining validity (values and the Vault
@@ -150,12 +177,17 @@ export function buildHygiene(o: {
   minValidityMs?: number;
 }): Hygiene {
   const { resolution, now } = o;
-  const issuedKeys = new Set(resolution.documents.filter((d) => d.issued).map((d) => d.key));
-  const reissued = new Set(
-    resolution.variables.filter((v) => issuedKeys.has(v.documentKey)).map((v) => v.variable),
+  const issuedByKey = new Map(
+    resolution.documents.flatMap((d) => (d.issued ? [[d.key, d.issued] as const] : [])),
   );
+  const issued = new Map<string, IssuedCredential>();
+  for (const v of resolution.variables) {
+    const credential = issuedByKey.get(v.documentKey);
+    if (credential) issued.set(v.variable, credential);
+  }
   const secrets = resolution.documents.map((doc): SecretAgeRow => {
-    const row: SecretAgeRow = { provider: doc.scheme, path: doc.path, variables: doc.variables };
+    const variables = [...new Set(doc.variables.map(variableOf))];
+    const row: SecretAgeRow = { provider: doc.scheme, path: doc.path, variables };
     if (doc.issued) return { ...row, noAge: 'issued' };
     if (doc.lease || doc.write) return { ...row, noAge: 'dynamic' };
     const d = o.dates.get(doc.key);
@@ -171,8 +203,29 @@ export function buildHygiene(o: {
     else row.noAge = 'unknown';
     return row;
   });
-  const certificates = certificatesIn(resolution.values, now, reissued);
+  const certificates = certificatesIn(resolution.values, now, issued);
   const findings: Finding[] = [];
+  // Expired is a finding with or without --min-validity: no threshold makes it usable.
+  for (const c of certificates) {
+    if (c.secondsLeft >= 0) continue;
+    findings.push({
+      kind: 'expired',
+      variables: [c.variable],
+      message: `the certificate "${c.subject}" in ${c.variable} expired ${formatDuration(-c.secondsLeft)} ago (${c.notAfter}); renew it`,
+    });
+  }
+  const providerLeft = (o.providerCertificates ?? []).map((c) => ({
+    ...c,
+    left: Math.floor((new Date(c.notAfter).getTime() - now.getTime()) / 1000),
+  }));
+  for (const c of providerLeft) {
+    if (c.left >= 0) continue;
+    findings.push({
+      kind: 'expired',
+      variables: [],
+      message: `the ${c.label} ("${c.subject}") expired ${formatDuration(-c.left)} ago (${c.notAfter})`,
+    });
+  }
   if (o.maxAgeMs !== undefined) {
     const limit = Math.floor(o.maxAgeMs / 1000);
     for (const s of secrets) {
@@ -180,7 +233,7 @@ export function buildHygiene(o: {
         findings.push({
           kind: 'max-age',
           variables: s.variables,
-          message: `${s.provider}:${s.path} last changed ${formatSpan(s.ageSeconds)} ago (--max-age ${formatSpan(limit)}); rotate it`,
+          message: `${s.provider}:${s.path} last changed ${formatDuration(s.ageSeconds)} ago (--max-age ${formatDuration(limit)}); rotate it`,
         });
       }
     }
@@ -188,24 +241,19 @@ export function buildHygiene(o: {
   if (o.minValidityMs !== undefined) {
     const limit = Math.floor(o.minValidityMs / 1000);
     for (const c of certificates) {
-      if (c.reissued || c.secondsLeft >= limit) continue;
-      const when =
-        c.secondsLeft < 0
-          ? `expired ${formatSpan(-c.secondsLeft)} ago`
-          : `expires in ${formatSpan(c.secondsLeft)}`;
+      if (c.reissued || c.secondsLeft < 0 || c.secondsLeft >= limit) continue;
       findings.push({
         kind: 'min-validity',
         variables: [c.variable],
-        message: `the certificate "${c.subject}" in ${c.variable} ${when} (--min-validity ${formatSpan(limit)}); renew it`,
+        message: `the certificate "${c.subject}" in ${c.variable} expires in ${formatDuration(c.secondsLeft)} (--min-validity ${formatDuration(limit)}); renew it`,
       });
     }
-    for (const c of o.providerCertificates ?? []) {
-      const left = Math.floor((new Date(c.notAfter).getTime() - now.getTime()) / 1000);
-      if (left >= limit) continue;
+    for (const c of providerLeft) {
+      if (c.left < 0 || c.left >= limit) continue;
       findings.push({
         kind: 'min-validity',
         variables: [],
-        message: `the ${c.label} ("${c.subject}") ${left < 0 ? 'has expired' : `expires in ${formatSpan(left)}`} (--min-validity ${formatSpan(limit)})`,
+        message: `the ${c.label} ("${c.subject}") expires in ${formatDuration(c.left)} (--min-validity ${formatDuration(limit)})`,
       });
     }
   }
@@ -221,7 +269,7 @@ export function formatHygiene(h: Hygiene): string {
   if (h.certificates.length > 0) {
     lines.push('certificates in values:');
     for (const c of h.certificates) {
-      const left = c.secondsLeft < 0 ? 'EXPIRED' : `${formatSpan(c.secondsLeft)} left`;
+      const left = c.secondsLeft < 0 ? 'EXPIRED' : `${formatDuration(c.secondsLeft)} left`;
       lines.push(
         `  ${c.variable}: ${c.subject}, expires ${c.notAfter} (${left})${c.reissued ? ', issued again before expiry' : ''}`,
       );
