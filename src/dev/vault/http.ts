@@ -6,6 +6,8 @@ import type { Namespace } from './state.ts';
 export interface Reply {
   status: number;
   body?: unknown;
+  /** A body sent as is (with its content-type in `headers`) instead of JSON, as Vault's raw answers. */
+  raw?: string | Buffer;
   headers?: Record<string, string>;
 }
 

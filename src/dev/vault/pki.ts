@@ -1,6 +1,7 @@
 /**
  * The PKI secrets engine: a root CA (from the seed, generated at start, or by
- * `root/generate/internal`), roles, and `issue/<role>` / `sign/<role>` with Vault's response shape.
+ * `root/generate/internal`), roles (pki-roles.ts), `issue/<role>` / `sign/<role>` with Vault's
+ * response shape, and the unauthenticated fetch paths (pki-fetch.ts).
  */
 import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -8,79 +9,48 @@ import { isRecord, type SeedFail } from './auth-roles.ts';
 import { parseDuration } from './duration.ts';
 import { badRequest, type Ctx, fail, noContent, ok, param, type Reply, str, strList } from './http.ts';
 import { createLease } from './leases.ts';
+import { handlePkiFetch, isPkiPublic, normalizeSerial } from './pki-fetch.ts';
+import { nameAllowed, type PkiRole, roleData, roleOf, uriSansError } from './pki-roles.ts';
 import { type Mount, SYSTEM_MAX_TTL } from './state.ts';
+import { parseGoBool } from './sys.ts';
 import {
   buildCertificate,
   type CertificateAuthority,
   generateCa,
+  isSelfSigned,
   loadCa,
   newSerial,
   parseCsr,
   serialText,
 } from './x509.ts';
 
-/** One role: which names it may issue for, for how long, with which key. */
-export interface PkiRole {
-  allowedDomains: string[];
-  allowSubdomains: boolean;
-  allowBareDomains: boolean;
-  allowAnyName: boolean;
-  allowLocalhost: boolean;
-  allowIpSans: boolean;
-  /** Seconds; 0 = the mount default (768h). */
-  ttl: number;
-  maxTtl: number;
-  keyType: 'ec' | 'rsa' | 'ed25519';
-  keyBits: number;
-  generateLease: boolean;
-}
-
 export interface PkiState {
   ca: CertificateAuthority | undefined;
   roles: Map<string, PkiRole>;
+  /** Issued certificates (PEM) by normalized serial, for `cert/<serial>`. */
+  certs: Map<string, string>;
+  /** The cRLNumber of the last CRL built. */
+  crlNumber: number;
 }
 
 const NOT_BEFORE_BACKDATE_MS = 30_000;
 
 export function pkiState(m: Mount): PkiState {
-  if (!m.state.roles) m.state = { ca: undefined, roles: new Map() } satisfies PkiState;
+  if (!m.state.roles)
+    m.state = { ca: undefined, roles: new Map(), certs: new Map(), crlNumber: 0 } satisfies PkiState;
   return m.state as PkiState;
 }
 
-const bool = (v: unknown, dflt: boolean): boolean =>
-  v === undefined || v === null || v === '' ? dflt : v === true || v === 'true' || v === '1';
-
-/** A role from seed or API fields; a string describes what is wrong. */
-export function roleOf(raw: Record<string, unknown>): PkiRole | string {
-  const ttl = parseDuration(raw['ttl'] ?? 0);
-  const maxTtl = parseDuration(raw['max_ttl'] ?? 0);
-  if (ttl === undefined) return 'ttl must be seconds or a duration like "24h"';
-  if (maxTtl === undefined) return 'max_ttl must be seconds or a duration like "72h"';
-  const keyType = String(raw['key_type'] ?? 'rsa');
-  if (keyType !== 'ec' && keyType !== 'rsa' && keyType !== 'ed25519') {
-    return `unknown key_type "${keyType}"; expected rsa, ec or ed25519`;
-  }
-  const keyBits = Number(raw['key_bits'] ?? 0) || 0;
-  return {
-    allowedDomains: strList(raw['allowed_domains'] ?? []) ?? [],
-    allowSubdomains: bool(raw['allow_subdomains'], false),
-    allowBareDomains: bool(raw['allow_bare_domains'], false),
-    allowAnyName: bool(raw['allow_any_name'], false),
-    allowLocalhost: bool(raw['allow_localhost'], true),
-    allowIpSans: bool(raw['allow_ip_sans'], true),
-    ttl,
-    maxTtl,
-    keyType,
-    keyBits,
-    generateLease: bool(raw['generate_lease'], false),
-  };
-}
+/** A request flag as Vault's TypeBool reads it (JSON true, or Go's strconv.ParseBool texts). */
+const bool = (v: unknown): boolean =>
+  v === true || v === 1 || (typeof v === 'string' && parseGoBool(v) === true);
 
 /**
  * Seed: `{ type: pki, ca: { certificate, private_key }, common_name, ttl, roles: { <name>: {
  * allowed_domains, allow_subdomains, allow_bare_domains, allow_any_name, allow_localhost,
- * allow_ip_sans, ttl, max_ttl, key_type, key_bits, generate_lease } } }`. Without `ca` a root CA
- * is generated at start (EC P-256, `common_name` default "secrun dev root CA", `ttl` default 87600h).
+ * allow_ip_sans, allowed_uri_sans, ttl, max_ttl, key_type, key_bits, generate_lease } } }`.
+ * Without `ca` a root CA is generated at start (EC P-256, `common_name` default
+ * "secrun dev root CA", `ttl` default 87600h).
  */
 export function configurePki(
   m: Mount,
@@ -119,15 +89,6 @@ export function configurePki(
   }
 }
 
-/** Is `name` allowed by the role (Vault's allowed_domains rules, without globs)? */
-function nameAllowed(role: PkiRole, name: string): boolean {
-  if (role.allowAnyName) return true;
-  if (role.allowLocalhost && (name === 'localhost' || name === 'localdomain')) return true;
-  return role.allowedDomains.some(
-    (d) => (role.allowBareDomains && name === d) || (role.allowSubdomains && name.endsWith(`.${d}`)),
-  );
-}
-
 function newKey(role: PkiRole): { privateKey: KeyObject; publicKey: KeyObject; pem: string } {
   if (role.keyType === 'ec') {
     const curve = { 384: 'secp384r1', 521: 'secp521r1' }[role.keyBits] ?? 'prime256v1';
@@ -146,6 +107,11 @@ interface Request {
   commonName: string;
   dnsNames: string[];
   ipSans: string[];
+  uriSans: string[];
+  /** `exclude_cn_from_sans`: the common name is checked but not added to the DNS names. */
+  excludeCn: boolean;
+  /** `remove_roots_from_chain`: self-signed certificates are left out of `ca_chain`. */
+  removeRoots: boolean;
   publicKey: KeyObject;
 }
 
@@ -166,6 +132,8 @@ function issueCertificate(
   for (const n of r.dnsNames) {
     if (!nameAllowed(role, n)) return badRequest(`subject alternate name ${n} not allowed by this role`);
   }
+  const uriError = uriSansError(role, r.uriSans, ctx.rest.startsWith('sign/') ? 'CSR' : 'the API');
+  if (uriError) return badRequest(uriError);
   if (r.ipSans.length > 0 && !role.allowIpSans) {
     return badRequest(
       `IP Subject Alternative Names are not allowed in this role, but was provided ${r.ipSans.join(', ')}`,
@@ -189,13 +157,16 @@ function issueCertificate(
       `cannot satisfy request, as TTL would result in notAfter of ${notAfter.toISOString()} that is beyond the expiration of the CA certificate at ${new Date(ca.cert.validTo).toISOString()}`,
     );
   }
-  const sans = [...new Set([r.commonName, ...r.dnsNames])].filter((n) => isIP(n) === 0);
+  const sans = [...new Set([...(r.excludeCn ? [] : [r.commonName]), ...r.dnsNames])].filter(
+    (n) => isIP(n) === 0,
+  );
   const serial = newSerial();
   const certificate = buildCertificate(
     {
       commonName: r.commonName,
       dnsNames: sans,
       ipSans: [...new Set(r.ipSans)],
+      uriSans: [...new Set(r.uriSans)],
       publicKey: r.publicKey,
       notBefore: new Date(now - NOT_BEFORE_BACKDATE_MS),
       notAfter,
@@ -204,13 +175,16 @@ function issueCertificate(
     serial,
   ).trimEnd();
   const issuing = ca.certPem.trimEnd();
+  // The CA chain is the issuer alone (a root or a seeded CA without its parents).
+  const chain = r.removeRoots && isSelfSigned(ca.cert) ? [] : [issuing];
   const data = {
     certificate,
     issuing_ca: issuing,
-    ca_chain: [issuing],
+    ...(chain.length > 0 ? { ca_chain: chain } : {}),
     serial_number: serialText(serial),
     expiration: Math.floor(notAfter.getTime() / 1000),
   };
+  pkiState(mount!).certs.set(normalizeSerial(data.serial_number), certificate);
   const fields: Record<string, unknown> = {
     data,
     mount_type: 'pki',
@@ -236,16 +210,16 @@ const names = (v: unknown): string[] => (strList(v) ?? []).filter((n) => n !== '
 export function handlePki(ctx: Ctx): Reply {
   const { req, rest, mount, st } = ctx;
   const s = pkiState(mount!);
+  if (isPkiPublic(rest)) return handlePkiFetch(ctx, s);
   const [head, name, ...extra] = rest.split('/');
-  if ((head === 'cert' && name === 'ca') || (head === 'ca' && name === undefined)) {
-    if (req.method !== 'GET') return fail(405);
-    if (!s.ca) return badRequest('no default issuer currently configured');
-    return ok({ data: { certificate: s.ca.certPem.trimEnd(), revocation_time: 0 } });
+  if (head === 'roles' && name === '' && extra.length === 0 && req.list) {
+    const keys = [...s.roles.keys()].sort();
+    return keys.length ? ok({ data: { keys }, mount_type: 'pki' }) : fail(404);
   }
   if (head === 'roles' && name && extra.length === 0) {
     if (req.method === 'GET') {
       const role = s.roles.get(name);
-      return role ? ok({ data: { ...role } }) : fail(404);
+      return role ? ok({ data: roleData(role), mount_type: 'pki' }) : fail(404);
     }
     if (req.method === 'DELETE') {
       s.roles.delete(name);
@@ -267,6 +241,7 @@ export function handlePki(ctx: Ctx): Reply {
     s.ca = generateCa(cn, new Date(now - NOT_BEFORE_BACKDATE_MS), new Date(now + ttl * 1000));
     const cert = new X509Certificate(s.ca.certPem);
     return ok({
+      mount_type: 'pki',
       data: {
         certificate: s.ca.certPem.trimEnd(),
         issuing_ca: s.ca.certPem.trimEnd(),
@@ -281,6 +256,10 @@ export function handlePki(ctx: Ctx): Reply {
     if (!role) return badRequest(`unknown role: ${name}`);
     const dnsParams = names(param(req, 'alt_names'));
     const ipParams = names(param(req, 'ip_sans'));
+    const flags = {
+      excludeCn: bool(param(req, 'exclude_cn_from_sans')),
+      removeRoots: bool(param(req, 'remove_roots_from_chain')),
+    };
     let result: Reply | Record<string, unknown>;
     if (head === 'issue') {
       const key = newKey(role);
@@ -288,6 +267,8 @@ export function handlePki(ctx: Ctx): Reply {
         commonName: str(param(req, 'common_name')) ?? '',
         dnsNames: dnsParams,
         ipSans: ipParams,
+        uriSans: names(param(req, 'uri_sans')),
+        ...flags,
         publicKey: key.publicKey,
       });
       if (!('status' in result)) {
@@ -311,15 +292,13 @@ export function handlePki(ctx: Ctx): Reply {
         commonName: csr.commonName ?? str(param(req, 'common_name')) ?? '',
         dnsNames: [...dnsParams, ...csr.dnsNames],
         ipSans: [...ipParams, ...csr.ipSans],
+        // use_csr_sans: the URI names come from the request, the uri_sans field is not read.
+        uriSans: csr.uriSans,
+        ...flags,
         publicKey: csr.publicKey,
       });
     }
     return 'status' in result ? (result as Reply) : ok(result);
   }
   return fail(404, 'unsupported path');
-}
-
-/** Paths of a PKI mount that Vault serves without a token. */
-export function isPkiPublic(rest: string): boolean {
-  return rest === 'ca' || rest === 'cert/ca';
 }

@@ -15,7 +15,8 @@ import {
 } from './http.ts';
 import { handleKv } from './kv.ts';
 import { handleLeases } from './leases.ts';
-import { handlePki, isPkiPublic } from './pki.ts';
+import { handlePki } from './pki.ts';
+import { isPkiPublic } from './pki-fetch.ts';
 import { allowed, buildAcl } from './policy.ts';
 import { descendNamespace, findMount, type Mount, type VaultState } from './state.ts';
 import { handleAuths, handleHealth, handleMountEdit, handleMounts, handleUiMounts } from './sys.ts';

@@ -136,11 +136,11 @@ export async function startVaultServer(opts: VaultDevServerOptions = {}): Promis
   const send = async (res: ServerResponse, reply: Reply, head: boolean): Promise<void> => {
     const headers = { 'content-type': 'application/json', 'cache-control': 'no-store', ...reply.headers };
     res.writeHead(reply.status, headers);
-    if (reply.body === undefined || reply.status === 204 || head) {
+    if ((reply.body === undefined && reply.raw === undefined) || reply.status === 204 || head) {
       res.end();
       return;
     }
-    await faults.send(res, JSON.stringify(reply.body));
+    await faults.send(res, reply.raw ?? JSON.stringify(reply.body));
   };
 
   const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {

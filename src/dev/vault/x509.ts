@@ -50,6 +50,8 @@ export interface CertificateSpec {
   commonName: string;
   dnsNames: readonly string[];
   ipSans: readonly string[];
+  /** uniformResourceIdentifier names. */
+  uriSans?: readonly string[];
   publicKey: KeyObject;
   notBefore: Date;
   notAfter: Date;
@@ -101,6 +103,7 @@ export function buildCertificate(spec: CertificateSpec, serial = newSerial()): s
   const sans = [
     ...spec.dnsNames.map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))),
     ...spec.ipSans.map((ip) => implicitPrimitive(7, ipBytes(ip))),
+    ...(spec.uriSans ?? []).map((u) => implicitPrimitive(6, Buffer.from(u, 'ascii'))),
   ];
   const extensions = [
     extension('2.5.29.19', true, sequence(...(spec.isCa ? [boolean(true)] : []))),
@@ -178,6 +181,7 @@ export interface ParsedCsr {
   commonName?: string;
   dnsNames: string[];
   ipSans: string[];
+  uriSans: string[];
 }
 
 const HASH_OF: Record<string, string | null> = {
@@ -197,14 +201,16 @@ function ipText(bytes: Buffer): string {
   return groups.join(':');
 }
 
-function sanNames(general: DerNode): { dns: string[]; ip: string[] } {
+function sanNames(general: DerNode): { dns: string[]; ip: string[]; uri: string[] } {
   const dns: string[] = [];
   const ip: string[] = [];
+  const uri: string[] = [];
   for (const n of children(general)) {
     if (n.tag === 0x82) dns.push(n.contents.toString('ascii'));
     else if (n.tag === 0x87) ip.push(ipText(n.contents));
+    else if (n.tag === 0x86) uri.push(n.contents.toString('ascii'));
   }
-  return { dns, ip };
+  return { dns, ip, uri };
 }
 
 /**
@@ -238,7 +244,7 @@ export function parseCsr(pem: string): ParsedCsr {
       if (type && value && oidText(type.contents) === '2.5.4.3') commonName = value.contents.toString('utf8');
     }
   }
-  const out: ParsedCsr = { publicKey, dnsNames: [], ipSans: [] };
+  const out: ParsedCsr = { publicKey, dnsNames: [], ipSans: [], uriSans: [] };
   if (commonName !== undefined) out.commonName = commonName;
   for (const attr of attributes ? children(attributes) : []) {
     const [type, values] = children(attr);
@@ -249,12 +255,47 @@ export function parseCsr(pem: string): ParsedCsr {
         const id = parts[0];
         const value = parts[parts.length - 1];
         if (id && value && oidText(id.contents) === '2.5.29.17') {
-          const { dns, ip } = sanNames(readTlv(value.contents));
+          const { dns, ip, uri } = sanNames(readTlv(value.contents));
           out.dnsNames.push(...dns);
           out.ipSans.push(...ip);
+          out.uriSans.push(...uri);
         }
       }
     }
   }
   return out;
+}
+
+/**
+ * An empty X.509 v2 CRL (RFC 5280 5.1) signed by the CA, as DER: the dev engine revokes nothing,
+ * so the list has no entries; `number` is its cRLNumber.
+ */
+export function buildCrl(
+  ca: CertificateAuthority,
+  thisUpdate: Date,
+  nextUpdate: Date,
+  number: number,
+): Buffer {
+  const probe = signDer(ca.key, Buffer.alloc(0)).algorithm;
+  const tbs = sequence(
+    integer(1),
+    probe,
+    ca.subject,
+    time(thisUpdate),
+    time(nextUpdate),
+    explicit(
+      0,
+      sequence(
+        extension('2.5.29.35', false, sequence(implicitPrimitive(0, ca.keyId))),
+        extension('2.5.29.20', false, integer(number)),
+      ),
+    ),
+  );
+  const { algorithm, signature } = signDer(ca.key, tbs);
+  return sequence(tbs, algorithm, bitString(signature));
+}
+
+/** Is the certificate self-signed (its own issuer, and its own key verifies it)? */
+export function isSelfSigned(cert: X509Certificate): boolean {
+  return cert.issuer === cert.subject && cert.verify(cert.publicKey);
 }

@@ -92,6 +92,46 @@ describe('vault dev server: PKI secrets engine', () => {
     assert.match(e.body.errors[0], /signature is invalid/);
   });
 
+  test('when exclude_cn_from_sans is set then the common name is checked but left out of the DNS names', async () => {
+    const r = await v.write('pki/issue/web', {
+      common_name: 'api.example.com',
+      alt_names: 'www.example.com',
+      exclude_cn_from_sans: true,
+    });
+    const cert = new X509Certificate(r.data.certificate);
+    assert.equal(cert.subject, 'CN=api.example.com');
+    assert.equal(cert.subjectAltName, 'DNS:www.example.com');
+    const alone = await v.write('pki/issue/web', {
+      common_name: 'b.example.com',
+      exclude_cn_from_sans: 'true',
+    });
+    assert.equal(new X509Certificate(alone.data.certificate).subjectAltName, undefined);
+    const key = generateKey('ec');
+    const signed = await v.write('pki/sign/web', {
+      csr: buildCsr(key, { commonName: 'svc.example.com', dnsNames: ['alt.example.com'] }),
+      exclude_cn_from_sans: true,
+    });
+    assert.equal(new X509Certificate(signed.data.certificate).subjectAltName, 'DNS:alt.example.com');
+    const denied = await vaultError(
+      v.write('pki/issue/web', { common_name: 'evil.com', exclude_cn_from_sans: true }),
+    );
+    assert.equal(denied.body.errors[0], 'common name evil.com not allowed by this role');
+  });
+
+  test('when remove_roots_from_chain is set then the self-signed root is left out of ca_chain', async () => {
+    const r = await v.write('pki/issue/web', { common_name: 'a.example.com', remove_roots_from_chain: true });
+    assert.equal('ca_chain' in r.data, false, 'the chain held only the root');
+    assert.match(r.data.issuing_ca, /^-----BEGIN CERTIFICATE-----/);
+    const csr = buildCsr(generateKey('ec'), { commonName: 'svc.example.com' });
+    const signed = await v.write('pki/sign/web', { csr, remove_roots_from_chain: 'true' });
+    assert.equal('ca_chain' in signed.data, false);
+    const kept = await v.write('pki/issue/web', {
+      common_name: 'a.example.com',
+      remove_roots_from_chain: false,
+    });
+    assert.deepEqual(kept.data.ca_chain, [kept.data.issuing_ca]);
+  });
+
   test("when a name is outside allowed_domains then 400 with Vault's wording", async () => {
     const e = await vaultError(v.write('pki/issue/web', { common_name: 'evil.com' }));
     assert.equal(e.statusCode, 400);
