@@ -32,7 +32,9 @@ export function opensslVerify(
 }
 
 /** A dev Vault seed (YAML) with a KV v2 `secret/` and a `pki` mount whose role `web` issues EC certificates for example.com. */
-export function pkiSeedYaml(o: { ttl?: string; maxTtl?: string; generateLease?: boolean } = {}): string {
+export function pkiSeedYaml(
+  o: { ttl?: string; maxTtl?: string; generateLease?: boolean; allowedUriSans?: string } = {},
+): string {
   return [
     'vault:',
     '  mounts:',
@@ -47,5 +49,6 @@ export function pkiSeedYaml(o: { ttl?: string; maxTtl?: string; generateLease?: 
     `          ttl: ${o.ttl ?? '24h'}`,
     `          max_ttl: ${o.maxTtl ?? '72h'}`,
     `          generate_lease: ${o.generateLease === true}`,
+    ...(o.allowedUriSans ? [`          allowed_uri_sans: ["${o.allowedUriSans}"]`] : []),
   ].join('\n');
 }

@@ -57,11 +57,13 @@ export interface CsrSubject {
   /** DNS names (and e-mail-free host names); IP addresses go to `ipSans`. */
   dnsNames?: readonly string[];
   ipSans?: readonly string[];
+  /** URIs (`spiffe://...`), for roles with `allowed_uri_sans`. */
+  uriSans?: readonly string[];
 }
 
 /**
  * A PKCS#10 certification request (RFC 2986) in PEM, signed with `key`: subject CN, and a
- * subjectAltName extension request with the DNS names and IP addresses.
+ * subjectAltName extension request with the DNS names, IP addresses and URIs.
  */
 export function buildCsr(key: GeneratedKey, subject: CsrSubject): string {
   const name = sequence(
@@ -71,6 +73,7 @@ export function buildCsr(key: GeneratedKey, subject: CsrSubject): string {
   const sans = [
     ...(subject.dnsNames ?? []).map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))),
     ...(subject.ipSans ?? []).filter((ip) => isIP(ip) !== 0).map((ip) => implicitPrimitive(7, ipBytes(ip))),
+    ...(subject.uriSans ?? []).map((u) => implicitPrimitive(6, Buffer.from(u, 'ascii'))),
   ];
   const attributes =
     sans.length === 0

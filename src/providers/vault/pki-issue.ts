@@ -65,6 +65,7 @@ export async function issueCertificate(
       ...(typeof params['common_name'] === 'string' ? { commonName: params['common_name'] } : {}),
       dnsNames: list(params['alt_names'] as string | undefined),
       ipSans: list(params['ip_sans'] as string | undefined),
+      uriSans: list(params['uri_sans'] as string | undefined),
     });
     delete params['private_key_format'];
   } else if (keyType !== undefined || keyBits !== undefined) {

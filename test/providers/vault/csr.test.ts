@@ -24,6 +24,7 @@ describe('buildCsr', () => {
         commonName: 'api.example.com',
         dnsNames: ['api.example.com', 'api.internal'],
         ipSans: ['10.0.0.7', '::1'],
+        uriSans: ['spiffe://cluster.local/ns/payments/sa/api'],
       });
       assert.match(csr, /^-----BEGIN CERTIFICATE REQUEST-----\n/);
       const { ok, text } = verify(csr, '-text');
@@ -31,7 +32,7 @@ describe('buildCsr', () => {
       assert.match(text, /Subject: CN\s?=\s?api\.example\.com/);
       assert.match(
         text,
-        /DNS:api\.example\.com, DNS:api\.internal, IP Address:10\.0\.0\.7, IP Address:0:0:0:0:0:0:0:1/,
+        /DNS:api\.example\.com, DNS:api\.internal, IP Address:10\.0\.0\.7, IP Address:0:0:0:0:0:0:0:1, URI:spiffe:\/\/cluster\.local\/ns\/payments\/sa\/api/,
       );
     });
   }

@@ -19,7 +19,9 @@ describe('vault provider: certificates issued at boot', () => {
   let vault: VaultProvider;
   before(async () => {
     server = await startVaultServer({
-      seed: parseSeed(`${pkiSeedYaml({ generateLease: true })}\n  kv:\n    secret/app: { a: "1" }`),
+      seed: parseSeed(
+        `${pkiSeedYaml({ generateLease: true, allowedUriSans: 'spiffe://cluster.local/*' })}\n  kv:\n    secret/app: { a: "1" }`,
+      ),
     });
     vault = createVaultProvider({
       env: { VAULT_ADDR: server.url, VAULT_TOKEN: server.rootToken },
@@ -77,6 +79,14 @@ describe('vault provider: certificates issued at boot', () => {
     assert.equal(cert.subjectAltName, 'DNS:svc.example.com');
     assert.ok(opensslVerify(v.issuing_ca ?? '', v.certificate ?? '').ok);
     assert.ok(server.log.entries.some((e) => e.method === 'POST' && e.path === '/v1/pki/sign/web'));
+  });
+
+  test('when sign/ has uri_sans then they go into the request secrun signs, so the certificate carries them', async () => {
+    const doc = await read(
+      'vault:pki/sign/web?common_name=svc.example.com&uri_sans=spiffe://cluster.local/ns/app/sa/svc',
+    );
+    const cert = new X509Certificate((doc.value as Record<string, string>).certificate ?? '');
+    assert.equal(cert.subjectAltName, 'DNS:svc.example.com, URI:spiffe://cluster.local/ns/app/sa/svc');
   });
 
   test('when sign/ asks for an RSA key then the certificate carries an RSA key', async () => {
