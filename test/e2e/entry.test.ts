@@ -160,6 +160,9 @@ async function usr1At(
 
 // From before Node's own start-up (the signal's default action) to after secrun's listener.
 const POINTS_MS = [0, 3, 6, 10, 15, 20, 25, 30, 40, 50, 60, 75, 90, 110, 130, 160, 190, 220, 260, 300];
+// A loaded machine starts Node later, moving its start-up past the points above: these later
+// points are only used when the ones above did not reach far enough into the boot.
+const LATER_MS = [400, 500, 650, 800, 1000, 1300, 1600, 2000, 2500, 3000];
 
 describe('SIGUSR1 from process start on', () => {
   test('when secrun runs without its entry flags then a SIGUSR1 early in the boot opens the inspector (control)', {
@@ -181,7 +184,7 @@ describe('SIGUSR1 from process start on', () => {
       `${FIXTURES}print-signals.mjs`,
     ];
     const hits: number[] = [];
-    for (const at of POINTS_MS) {
+    for (const at of [...POINTS_MS, ...LATER_MS]) {
       const r = await usr1At(at, NODE, argv, env, [port]);
       if (r.opened.length > 0) {
         hits.push(at);
@@ -223,18 +226,24 @@ describe('SIGUSR1 from process start on', () => {
       `${FIXTURES}print-signals.mjs`,
     ]);
     let survived = 0;
-    // Two at a time: each run lasts until its child is up.
-    for (let i = 0; i < POINTS_MS.length; i += 2) {
-      const points = POINTS_MS.slice(i, i + 2);
-      const runs = await Promise.all(points.map((at) => usr1At(at, file, argv, env, ports)));
-      runs.forEach((r, j) => {
-        assert.deepEqual(r.opened, [], `SIGUSR1 at ${points[j]} ms opened an inspector port`);
-        assert.doesNotMatch(r.stderr, /Debugger listening/);
-        if (!r.killedByUsr1) survived++;
-      });
-    }
-    // Most points fall after Node installed its handler (before it, the default action kills).
-    assert.ok(survived >= POINTS_MS.length / 2, `only ${survived} runs outlived the signal`);
+    const runPoints = async (all: readonly number[], enough: () => boolean): Promise<void> => {
+      // Two at a time: each run lasts until its child is up.
+      for (let i = 0; i < all.length && !enough(); i += 2) {
+        const points = all.slice(i, i + 2);
+        const runs = await Promise.all(points.map((at) => usr1At(at, file, argv, env, ports)));
+        runs.forEach((r, j) => {
+          assert.deepEqual(r.opened, [], `SIGUSR1 at ${points[j]} ms opened an inspector port`);
+          assert.doesNotMatch(r.stderr, /Debugger listening/);
+          if (!r.killedByUsr1) survived++;
+        });
+      }
+    };
+    await runPoints(POINTS_MS, () => false);
+    // Most signals must reach a Node that installed its handler (before it, the default action
+    // kills, which proves nothing about the guard); on a loaded machine later points make up for it.
+    const wanted = POINTS_MS.length / 2;
+    await runPoints(LATER_MS, () => survived >= wanted);
+    assert.ok(survived >= wanted, `only ${survived} runs outlived the signal`);
   });
 
   test('when secrun execs the command then the command starts with SIGUSR1 unblocked', async () => {
