@@ -1,22 +1,29 @@
-/** The Aho-Corasick automaton over byte classes that finds every pattern in one pass. */
+/** The Aho-Corasick automaton that finds every pattern in one pass over the bytes. */
 import type { MaskPattern } from './types.ts';
 
 /** Transition-table entries allowed for dense rows (4 bytes each); deeper states go sparse. */
 export const DENSE_BUDGET = 1 << 21;
 
+/** Entries per dense row: one per byte value, so the hot loop needs no byte -> class lookup. */
+export const ROW = 256;
+
 /** Aho-Corasick automaton over byte classes; states are numbered in breadth-first order. */
 export interface Automaton {
   /** Byte -> class; class 0 is every byte that occurs in no pattern. */
   classes: Uint16Array;
+  /** Number of classes. */
   width: number;
+  /** A byte of each class (to look a class up in a dense row). */
+  classByte: Uint8Array;
   /**
-   * Full transition rows of states 0 .. denseStates-1 (the shallowest, by BFS order), indexed by a
-   * state's code plus a class. An entry is the target's code ({@link codeOf}), or ~code when a
-   * match ends at the target: the hot loop is one load and one sign test per byte.
+   * Full transition rows of states 0 .. denseStates-1 (the shallowest, by BFS order), {@link ROW}
+   * entries each, indexed by a state's code plus a byte. An entry is the target's code
+   * ({@link codeOf}), or ~code when a match ends at the target: the hot loop is one load and one
+   * sign test per byte.
    */
   dense: Int32Array;
   denseStates: number;
-  /** denseStates * width: codes below it are row offsets of dense states. */
+  /** denseStates * ROW: codes below it are row offsets of dense states. */
   denseLimit: number;
   /** Children of every state: edges sparseStart[s] .. sparseStart[s+1]-1. */
   sparseStart: Int32Array;
@@ -32,17 +39,21 @@ export interface Automaton {
 
 /** A state's code: its row offset in `dense` when it is dense, else past `denseLimit`. */
 export function codeOf(a: Automaton, state: number): number {
-  return state < a.denseStates ? state * a.width : a.denseLimit + state - a.denseStates;
+  return state < a.denseStates ? state * ROW : a.denseLimit + state - a.denseStates;
 }
 
 /** The state of a code (see {@link codeOf}). */
 export function stateOf(a: Automaton, code: number): number {
-  return code < a.denseLimit ? (code / a.width) | 0 : a.denseStates + code - a.denseLimit;
+  return code < a.denseLimit ? (code / ROW) | 0 : a.denseStates + code - a.denseLimit;
 }
 
 /** The state after class `c` from `state`, by rows where they exist and failure links beyond. */
 export function step(a: Automaton, state: number, c: number): number {
-  return follow(a, state, c, (t) => stateOf(a, t < 0 ? ~t : t));
+  const byte = a.classByte[c]!;
+  return follow(a, state, c, (s) => {
+    const t = a.dense[s * ROW + byte]!;
+    return stateOf(a, t < 0 ? ~t : t);
+  });
 }
 
 /** The row entry from a sparse state's code: the next code, or ~code when a match ends there. */
@@ -61,8 +72,8 @@ export function scan(a: Automaton, chunk: Uint8Array, code: number, found: numbe
   const { classes, dense, denseLimit } = a;
   let r = code;
   for (let i = 0, n = chunk.length; i < n; i++) {
-    const c = classes[chunk[i]!]!;
-    r = r < denseLimit ? dense[r + c]! : sparseEntry(a, r, c);
+    const b = chunk[i]!;
+    r = r < denseLimit ? dense[r + b]! : sparseEntry(a, r, classes[b]!);
     if (r < 0) {
       r = ~r;
       found.push(i + 1, r);
@@ -71,10 +82,11 @@ export function scan(a: Automaton, chunk: Uint8Array, code: number, found: numbe
   return r;
 }
 
-function follow(a: Automaton, state: number, c: number, fromRow: (entry: number) => number): number {
+/** From `state` on class `c`: a dense state's row answers (`fromRow`), else children, else failure links. */
+function follow(a: Automaton, state: number, c: number, fromRow: (state: number) => number): number {
   let s = state;
   for (;;) {
-    if (s < a.denseStates) return fromRow(a.dense[s * a.width + c]!);
+    if (s < a.denseStates) return fromRow(s);
     for (let k = a.sparseStart[s]!, end = a.sparseStart[s + 1]!; k < end; k++) {
       if (a.sparseClass[k] === c) return a.sparseTarget[k]!;
     }
@@ -131,13 +143,18 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
   }
   sparseStart[states] = edge;
 
-  const denseStates = Math.max(1, Math.min(states, Math.floor(DENSE_BUDGET / width)));
+  const denseStates = Math.max(1, Math.min(states, Math.floor(DENSE_BUDGET / ROW)));
+  const classByte = new Uint8Array(width);
+  for (let b = 255; b >= 0; b--) classByte[classes[b]!] = b;
+  // Rows by class while building (entries are target states); by byte, as codes, at the end.
+  const rows = new Int32Array(denseStates * width);
   const a: Automaton = {
     classes,
     width,
-    dense: new Int32Array(denseStates * width),
+    classByte,
+    dense: new Int32Array(denseStates * ROW),
     denseStates,
-    denseLimit: denseStates * width,
+    denseLimit: denseStates * ROW,
     sparseStart,
     sparseClass,
     sparseTarget,
@@ -154,19 +171,20 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     a.depth[s] = depths[old]!;
     a.best[s] = ends[old]! >= 0 ? ends[old]! : s === 0 ? -1 : a.best[fail]!;
     const row = s * width;
-    if (s < denseStates && s !== 0) a.dense.copyWithin(row, fail * width, fail * width + width);
+    if (s < denseStates && s !== 0) rows.copyWithin(row, fail * width, fail * width + width);
     for (let k = sparseStart[s]!; k < sparseStart[s + 1]!; k++) {
       const c = sparseClass[k]!;
       const child = sparseTarget[k]!;
-      // While building, row entries are plain target states.
-      a.fail[child] = s === 0 ? 0 : follow(a, fail, c, (t) => t);
-      if (s < denseStates) a.dense[row + c] = child;
+      a.fail[child] = s === 0 ? 0 : follow(a, fail, c, (f) => rows[f * width + c]!);
+      if (s < denseStates) rows[row + c] = child;
     }
   }
-  // Row entries become codes, ~code where a match ends: one load and one test in the hot loop.
-  for (let k = 0; k < a.dense.length; k++) {
-    const target = a.dense[k]!;
-    a.dense[k] = a.best[target]! >= 0 ? ~codeOf(a, target) : codeOf(a, target);
+  // Rows by byte, entries as codes, ~code where a match ends: one load and one test per byte.
+  for (let s = 0; s < denseStates; s++) {
+    for (let b = 0; b < ROW; b++) {
+      const target = rows[s * width + classes[b]!]!;
+      a.dense[s * ROW + b] = a.best[target]! >= 0 ? ~codeOf(a, target) : codeOf(a, target);
+    }
   }
   return a;
 }

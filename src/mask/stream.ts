@@ -95,8 +95,7 @@ export class Scanner {
       ring[ri] = base + i;
       ri = ri + 1 === size ? 0 : ri + 1;
       count++;
-      const c = classes[byte]!;
-      ws = ws < w.denseLimit ? w.dense[ws + c]! : sparseEntry(w, ws, c);
+      ws = ws < w.denseLimit ? w.dense[ws + byte]! : sparseEntry(w, ws, classes[byte]!);
       if (ws < 0) {
         ws = ~ws;
         const m = best[stateOf(w, ws)]!;
