@@ -9,6 +9,7 @@ import { type OpensslDir, opensslDir } from '../helpers/openssl.ts';
 const DAY = 86_400_000;
 const now = new Date('2026-12-02T00:00:00Z');
 
+/** A resolution whose documents fill their variables (default `V<i>`), with values. */
 function resolution(docs: Partial<ResolvedDocument>[], values: Record<string, string> = {}): Resolution {
   const documents = docs.map(
     (d, i): ResolvedDocument => ({
@@ -22,14 +23,16 @@ function resolution(docs: Partial<ResolvedDocument>[], values: Record<string, st
     }),
   );
   const r = {
-    variables: documents.map((d) => ({
-      variable: d.variables[0] ?? '',
-      ref: d.key,
-      provider: d.scheme,
-      documentKey: d.key,
-      source: 'entry' as const,
-      readMs: 1,
-    })),
+    variables: documents.flatMap((d) =>
+      d.variables.map((variable) => ({
+        variable,
+        ref: `${d.key}#x`,
+        provider: d.scheme,
+        documentKey: d.key,
+        source: 'entry' as const,
+        readMs: 1,
+      })),
+    ),
     documents,
     shadowed: [],
   } as unknown as Resolution;
@@ -135,39 +138,6 @@ describe('hygiene review', () => {
   });
 });
 
-/** A resolution whose documents fill the variables given, with values. */
-function resolutionOf(
-  docs: Array<Partial<ResolvedDocument> & { variables: string[] }>,
-  values: Record<string, string>,
-): Resolution {
-  const documents = docs.map(
-    (d, i): ResolvedDocument => ({
-      key: `vault:d${i}`,
-      scheme: 'vault',
-      path: `secret/d${i}`,
-      options: {},
-      readMs: 1,
-      ...d,
-    }),
-  );
-  const r = {
-    variables: documents.flatMap((d) =>
-      d.variables.map((variable) => ({
-        variable,
-        ref: `${d.key}#x`,
-        provider: d.scheme,
-        documentKey: d.key,
-        source: 'entry' as const,
-        readMs: 1,
-      })),
-    ),
-    documents,
-    shadowed: [],
-  } as unknown as Resolution;
-  Object.defineProperty(r, 'values', { value: new Map(Object.entries(values)) });
-  return r;
-}
-
 describe('hygiene review: what is a finding and how it is named', () => {
   let ssl: OpensslDir;
   let ca: string;
@@ -188,7 +158,7 @@ describe('hygiene review: what is a finding and how it is named', () => {
 
   test('when a certificate is issued at boot then only its leaf is exempt: its issuing CA and chain are findings', () => {
     const h = buildHygiene({
-      resolution: resolutionOf(
+      resolution: resolution(
         [
           {
             path: 'pki/issue/web',
@@ -230,7 +200,7 @@ describe('hygiene review: what is a finding and how it is named', () => {
 
   test('when a certificate is in a template placeholder then the review names the variable, not the placeholder', () => {
     const h = buildHygiene({
-      resolution: resolutionOf(
+      resolution: resolution(
         [
           { variables: ['T=0', 'T=1'], createdAt: new Date(now.getTime() - 100 * DAY) },
           { variables: ['T=2', 'PLAIN'] },
@@ -269,7 +239,7 @@ describe('hygiene review: what is a finding and how it is named', () => {
 
   test('when a certificate has expired then it is a finding without any threshold', () => {
     const h = buildHygiene({
-      resolution: resolutionOf([{ variables: ['OLD', 'OK'] }], { OLD: expired, OK: leaf }),
+      resolution: resolution([{ variables: ['OLD', 'OK'] }], { OLD: expired, OK: leaf }),
       dates: new Map(),
       providerCertificates: [
         { label: 'Vault CA certificate /ca.pem', subject: 'CN=ca', notAfter: '2001-01-01T00:00:00.000Z' },
@@ -286,7 +256,7 @@ describe('hygiene review: what is a finding and how it is named', () => {
 
   test('when --min-validity is given then an expired certificate is one finding, not two', () => {
     const h = buildHygiene({
-      resolution: resolutionOf([{ variables: ['OLD'] }], { OLD: expired }),
+      resolution: resolution([{ variables: ['OLD'] }], { OLD: expired }),
       dates: new Map(),
       now: new Date(),
       minValidityMs: 14 * DAY,
