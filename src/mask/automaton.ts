@@ -49,11 +49,10 @@ export function stateOf(a: Automaton, code: number): number {
 
 /** The state after class `c` from `state`, by rows where they exist and failure links beyond. */
 export function step(a: Automaton, state: number, c: number): number {
-  const byte = a.classByte[c]!;
-  return follow(a, state, c, (s) => {
-    const t = a.dense[s * ROW + byte]!;
-    return stateOf(a, t < 0 ? ~t : t);
-  });
+  const at = edgeOrRow(a, state, c);
+  if (at >= 0) return at;
+  const t = a.dense[~at * ROW + a.classByte[c]!]!;
+  return stateOf(a, t < 0 ? ~t : t);
 }
 
 /** The row entry from a sparse state's code: the next code, or ~code when a match ends there. */
@@ -82,11 +81,14 @@ export function scan(a: Automaton, chunk: Uint8Array, code: number, found: numbe
   return r;
 }
 
-/** From `state` on class `c`: a dense state's row answers (`fromRow`), else children, else failure links. */
-function follow(a: Automaton, state: number, c: number, fromRow: (state: number) => number): number {
+/**
+ * From `state` on class `c` along the failure links: the child reached by a sparse edge, or ~s
+ * for the first dense state s on the way, whose row holds the answer.
+ */
+function edgeOrRow(a: Automaton, state: number, c: number): number {
   let s = state;
   for (;;) {
-    if (s < a.denseStates) return fromRow(s);
+    if (s < a.denseStates) return ~s;
     for (let k = a.sparseStart[s]!, end = a.sparseStart[s + 1]!; k < end; k++) {
       if (a.sparseClass[k] === c) return a.sparseTarget[k]!;
     }
@@ -175,7 +177,8 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     for (let k = sparseStart[s]!; k < sparseStart[s + 1]!; k++) {
       const c = sparseClass[k]!;
       const child = sparseTarget[k]!;
-      a.fail[child] = s === 0 ? 0 : follow(a, fail, c, (f) => rows[f * width + c]!);
+      const at = s === 0 ? 0 : edgeOrRow(a, fail, c);
+      a.fail[child] = at >= 0 ? at : rows[~at * width + c]!;
       if (s < denseStates) rows[row + c] = child;
     }
   }

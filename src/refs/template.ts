@@ -59,11 +59,15 @@ export function mistypedPlaceholder(value: string): string | undefined {
   if (typeof value !== 'string') return undefined;
   for (let at = value.indexOf('${'); at !== -1; at = value.indexOf('${', at + 2)) {
     if (value[at - 1] === '$') continue;
-    const body = value.slice(at + 2).trimStart();
-    const miss = nearMissScheme(body.split(/[|}]/, 1)[0]?.trim() ?? '');
+    const miss = placeholderNearMiss(value.slice(at + 2));
     if (miss !== undefined) return miss;
   }
   return undefined;
+}
+
+/** The scheme the reference of a placeholder (text after its `${`) seems to have meant. */
+function placeholderNearMiss(body: string): string | undefined {
+  return nearMissScheme(body.trimStart().split(/[|}]/, 1)[0]?.trim() ?? '');
 }
 
 function startsWithScheme(text: string): boolean {
@@ -98,7 +102,7 @@ export function parseTemplate(value: string): { template: Template; failures: Te
     const body = close === -1 ? value.slice(i + 2) : value.slice(i + 2, close);
     const trimmed = body.trimStart();
     if (!startsWithScheme(trimmed)) {
-      const miss = nearMissScheme(trimmed.split('|')[0]?.trim() ?? '');
+      const miss = placeholderNearMiss(body);
       if (miss !== undefined) {
         failures.push({
           shown: TEMPLATE_SHOWN,

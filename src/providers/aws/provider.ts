@@ -162,6 +162,14 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
     });
   }
 
+  /** DescribeSecret (metadata: stages, dates; never the value), retried like every call. */
+  function describeSecret(req: DocumentRequest, signal: AbortSignal): Promise<DescribeSecretCommandOutput> {
+    const client = clientFor(regionFor(req));
+    return retrying('DescribeSecret', signal, () =>
+      client.send(new DescribeSecretCommand({ SecretId: req.path }), { abortSignal: signal }),
+    );
+  }
+
   async function getOne(req: DocumentRequest, signal: AbortSignal): Promise<DocumentResult> {
     const input: GetSecretValueCommandInput = { SecretId: req.path };
     if (req.options['version-id']) input.VersionId = req.options['version-id'];
@@ -274,10 +282,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       if (describeDenied.has(req.key)) return undefined;
       let out: DescribeSecretCommandOutput;
       try {
-        const client = clientFor(regionFor(req));
-        out = await retrying('DescribeSecret', signal, () =>
-          client.send(new DescribeSecretCommand({ SecretId: req.path }), { abortSignal: signal }),
-        );
+        out = await describeSecret(req, signal);
       } catch (err) {
         const e = asAwsError(err);
         if (e.name === 'ResourceNotFoundException') return DELETED_TOKEN;
@@ -306,10 +311,7 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
     async describe(req, signal) {
       let out: DescribeSecretCommandOutput;
       try {
-        const client = clientFor(regionFor(req));
-        out = await retrying('DescribeSecret', signal, () =>
-          client.send(new DescribeSecretCommand({ SecretId: req.path }), { abortSignal: signal }),
-        );
+        out = await describeSecret(req, signal);
       } catch (err) {
         if (asAwsError(err).name === 'AccessDeniedException') return undefined;
         throw mapError(err, req, signal);

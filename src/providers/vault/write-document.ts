@@ -36,6 +36,8 @@ export async function writeDocument(
   const refuse = (why: string): never => {
     throw new RefError(`write: true on ${path}: ${why}`, 'vault.writeRefused', { path });
   };
+  // The first segment after the mount: where an engine keeps its configuration endpoints.
+  const first = mount ? (path.slice(mount.path.length + 1).split('/')[0] ?? '') : '';
   if (!mount) {
     refuse(
       `the mounts preflight for it found no mount or was denied, so secrun cannot tell it is not a KV path (where a write would replace the secret); check the path, or grant read on sys/internal/ui/mounts/${path}`,
@@ -44,9 +46,9 @@ export async function writeDocument(
     refuse(
       `a write to this ${mount.type} mount would change what Vault stores, not fetch a credential; remove write: true to read it`,
     );
-  } else if (CONFIGURING.test(path.slice(mount.path.length + 1).split('/')[0] ?? '')) {
+  } else if (CONFIGURING.test(first)) {
     refuse(
-      `${path.slice(mount.path.length + 1).split('/')[0]}/ of ${aMount(mount)} is where the engine is configured or maintained; a write there changes Vault instead of fetching a credential`,
+      `${first}/ of ${aMount(mount)} is where the engine is configured or maintained; a write there changes Vault instead of fetching a credential`,
     );
   } else if (issuingPath(mount, path)) {
     refuse(
