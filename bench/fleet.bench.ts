@@ -68,7 +68,7 @@ async function fleet(o: {
       stderrIsTty: false,
       stdinIsTty: false,
     };
-    const prepared = prepare({ timeout: o.timeout }, io);
+    const prepared = await prepare({ timeout: o.timeout }, io);
     const registry = createRegistry(prepared.settings, io, prepared.logger);
     try {
       await resolveWithDeadline(prepared, registry, prepared.logger, io);

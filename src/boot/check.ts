@@ -19,7 +19,7 @@ export async function checkCommand(req: { opts: CheckCliOptions; io: CliIo }): P
   let logger = fallbackLogger(io, opts);
   try {
     const { json: _json, ...common } = opts;
-    const prepared = prepare(common, io);
+    const prepared = await prepare(common, io);
     logger = prepared.logger;
     const registry = createRegistry(prepared.settings, io, logger);
     let resolution: Resolution;

@@ -17,8 +17,12 @@ export interface Prepared {
 }
 
 /** Settings, logger and collected references: everything before the first network call. */
-export function prepare(opts: CommonCliOptions, io: CliIo, argv: readonly string[] = []): Prepared {
-  const file = loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
+export async function prepare(
+  opts: CommonCliOptions,
+  io: CliIo,
+  argv: readonly string[] = [],
+): Promise<Prepared> {
+  const file = await loadConfig({ flag: opts.config, env: io.env, cwd: io.cwd });
   const { config: _config, ...flags } = opts;
   const settings = resolveSettings({ file, env: io.env, flags });
   const logger = createLogger({

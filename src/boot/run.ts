@@ -48,7 +48,7 @@ export async function runCommand(req: {
   catchBootSignals();
   let handedOver = false;
   try {
-    const prepared = prepare(req.opts, io, [req.command, ...req.args]);
+    const prepared = await prepare(req.opts, io, [req.command, ...req.args]);
     logger = prepared.logger;
     const { settings, collected } = prepared;
 

@@ -1,13 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../base/errors.ts';
-import { type FindConfigOptions, findConfigFile } from './find.ts';
-import { fileLine, type KeyPath, keyLineFinder } from './key-lines.ts';
+import { fileLine } from './file-line.ts';
+import { type KeyPath, keyLineFinder } from './key-lines.ts';
 import { OPTIONS } from './options.ts';
 import { type SchemaProblem, schemaProblems } from './schema.ts';
 import { parseDuration, parseOnChange } from './values.ts';
-
-const require = createRequire(import.meta.url);
 
 /**
  * The configuration file after schema validation (keys as written, snake_case). Its single
@@ -46,7 +44,6 @@ export interface LoadedConfig {
  */
 export function parseConfig(text: string, file = '<config>'): LoadedConfig {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw tooLarge(file);
-  const { LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -141,12 +138,6 @@ function readBounded(file: string, max: number): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Finds (see {@link findConfigFile}) and loads the config file; undefined when there is none. */
-export function loadConfig(opts: FindConfigOptions): LoadedConfig | undefined {
-  const file = findConfigFile(opts);
-  return file === undefined ? undefined : loadConfigFile(file);
 }
 
 /** Values the schema lets through but the parsers refuse (`on_change` signals, duration limits). */

@@ -1,7 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Document, LineCounter } from 'yaml';
-
-const require = createRequire(import.meta.url);
+import { type Document, isMap, isScalar, isSeq, type LineCounter } from 'yaml';
 
 /** A key path into the config, e.g. `['vault', 'auth', 'method']` or `['import', 0]`. */
 export type KeyPath = (string | number)[];
@@ -16,8 +13,6 @@ export function keyLineFinder(
   doc: Document,
   lineCounter: LineCounter,
 ): (path: KeyPath) => number | undefined {
-  // Loaded on demand, like the parser itself (boot time).
-  const { isMap, isScalar, isSeq } = require('yaml') as typeof import('yaml');
   return (path) => {
     let node: unknown = doc.contents;
     let range: Range = (node as { range?: Range } | null)?.range;
@@ -36,9 +31,4 @@ export function keyLineFinder(
     }
     return range ? lineCounter.linePos(range[0]).line : undefined;
   };
-}
-
-/** `file:line` for messages, or just `file` when the line is unknown. */
-export function fileLine(file: string, line: number | undefined): string {
-  return `${file}${line ? `:${line}` : ''}`;
 }

@@ -1,7 +1,7 @@
 import { ConfigError, UsageError } from '../base/errors.ts';
 import { checkEnvPattern } from '../refs/env-pattern.ts';
 import type { LoadedConfig } from './file.ts';
-import { fileLine } from './key-lines.ts';
+import { fileLine } from './file-line.ts';
 
 /** A value source (file, `SECRUN_*` variables, flags): how to report a bad value. */
 export interface Source {

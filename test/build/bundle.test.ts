@@ -43,20 +43,30 @@ describe('the bundle', () => {
     assert.deepEqual(ajv, ['node_modules/ajv/dist/runtime/ucs2length.js']);
   });
 
-  test('when a provider, the supervisor, check or the dev servers are used then they come from lazily imported chunks', () => {
-    const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint === 'src/cli.ts');
-    assert.ok(entry, 'an entry output');
-    // Everything the entry loads before its first dynamic import().
-    const eagerFiles = new Set<string>();
+  /** The source files an output and its static imports hold: what loading that output compiles. */
+  const staticInputs = (output: string): string[] => {
+    const files = new Set<string>();
     const visit = (file: string): void => {
-      if (eagerFiles.has(file)) return;
-      eagerFiles.add(file);
+      if (files.has(file)) return;
+      files.add(file);
       for (const i of meta.outputs[file]?.imports ?? []) {
         if (i.kind === 'import-statement' && !i.external) visit(i.path);
       }
     };
-    visit(entry[0]);
-    const eager = [...eagerFiles].flatMap((f) => Object.keys(meta.outputs[f]?.inputs ?? {}));
+    visit(output);
+    return [...files].flatMap((f) => Object.keys(meta.outputs[f]?.inputs ?? {}));
+  };
+  const outputOf = (input: string): string => {
+    const found = Object.entries(meta.outputs).find(([, o]) => input in o.inputs);
+    assert.ok(found, `${input} is bundled`);
+    return found[0];
+  };
+
+  test('when a provider, the supervisor, check or the dev servers are used then they come from lazily imported chunks', () => {
+    const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint === 'src/cli.ts');
+    assert.ok(entry, 'an entry output');
+    // Everything the entry loads before its first dynamic import().
+    const eager = staticInputs(entry[0]);
     for (const lazy of [
       'src/providers/vault/provider.ts',
       'src/providers/aws/provider.ts',
@@ -72,6 +82,19 @@ describe('the bundle', () => {
     assert.ok(
       !eager.some((f) => f.includes('node_modules/@aws-sdk/') || f.includes('node_modules/node-vault/')),
     );
+  });
+
+  test('when `run` has no config file then neither the YAML parser nor the schema validator is loaded', () => {
+    const runPath = staticInputs(outputOf('src/boot/run.ts'));
+    assert.ok(runPath.includes('src/config/load.ts'), 'run finds the config file up front');
+    assert.deepEqual(
+      runPath.filter((f) =>
+        /node_modules\/yaml\/|src\/config\/(file|schema|schema-validator|key-lines)\.ts$/.test(f),
+      ),
+      [],
+    );
+    // They come with the config file: one chunk imported when a file is found.
+    assert.ok(staticInputs(outputOf('src/config/file.ts')).some((f) => f.includes('node_modules/yaml/')));
   });
 
   test('when --version runs then it prints the package version', () => {

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { ConfigError, UsageError } from '../../src/base/errors.ts';
+import { loadConfigFile, parseConfig } from '../../src/config/file.ts';
 import {
   findConfigFile,
   loadConfig,
-  loadConfigFile,
   parseBoolean,
-  parseConfig,
   parseDuration,
   parseEnvFlag,
   parseImportFlag,
@@ -221,7 +220,7 @@ describe('parseConfig', () => {
 });
 
 describe('findConfigFile', () => {
-  test('when --config is given then it wins over SECRUN_CONFIG and ./secrun.yaml', () => {
+  test('when --config is given then it wins over SECRUN_CONFIG and ./secrun.yaml', async () => {
     const d = tempDir('find1');
     writeFileSync(join(d, 'secrun.yaml'), 'mode: exec\n');
     writeFileSync(join(d, 'other.yaml'), 'mode: supervise\n');
@@ -235,13 +234,13 @@ describe('findConfigFile', () => {
       join(d, 'env.yaml'),
     );
     assert.equal(findConfigFile({ env: { SECRUN_CONFIG: '' }, cwd: d }), join(d, 'secrun.yaml'));
-    assert.equal(loadConfig({ env: {}, cwd: d })?.data['mode'], 'exec');
+    assert.equal((await loadConfig({ env: {}, cwd: d }))?.data['mode'], 'exec');
   });
 
-  test('when no file is present then there is no config; secrun.yml is found too', () => {
+  test('when no file is present then there is no config; secrun.yml is found too', async () => {
     const d = tempDir('find2');
     assert.equal(findConfigFile({ env: {}, cwd: d }), undefined);
-    assert.equal(loadConfig({ env: {}, cwd: d }), undefined);
+    assert.equal(await loadConfig({ env: {}, cwd: d }), undefined);
     writeFileSync(join(d, 'secrun.yml'), 'mode: exec\n');
     assert.equal(findConfigFile({ env: {}, cwd: d }), join(d, 'secrun.yml'));
     writeFileSync(join(d, 'secrun.yaml'), 'mode: exec\n');
