@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isatty } from 'node:tty';
 import { Command, CommanderError, Option } from 'commander';
 import { inheritedFds } from './base/audit.ts';
 import { environmentSnapshot } from './base/environ.ts';
@@ -218,8 +219,10 @@ export async function main(): Promise<void> {
     // Read once: every later pass (references, the child's environment) works on a plain object.
     env: environmentSnapshot(),
     cwd: process.cwd(),
-    stderrIsTty: Boolean(process.stderr.isTTY),
-    stdinIsTty: Boolean(process.stdin.isTTY),
+    // isatty(), not process.stdin.isTTY: that getter opens a stdin stream (and loads fs streams,
+    // fs/promises and readline) in an agent that never reads its input.
+    stderrIsTty: isatty(2),
+    stdinIsTty: isatty(0),
   };
   const code = await runCli(process.argv.slice(2), io);
   // A reader that went away (EPIPE) leaves stdout destroyed: nothing left to flush.

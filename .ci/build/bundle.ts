@@ -34,12 +34,13 @@ export const HARDENING_FLAGS = ['--inspect-port=[100::]:9229'];
 
 /**
  * node-vault dependencies replaced in the bundle: axios and tv4 are never called (secrun passes
- * its transport and its argument check), debug is never enabled.
+ * its transport and its argument check), debug is never enabled, https is taken on first use.
  */
 const ALIASES: Record<string, string> = {
   axios: `${ROOT}src/providers/vault/axios-refused.ts`,
   debug: `${ROOT}src/providers/vault/debug-off.ts`,
   tv4: `${ROOT}src/providers/vault/tv4-left-out.ts`,
+  https: `${ROOT}src/providers/vault/https-on-use.ts`,
 };
 
 /** Precompiles the config schema with ajv standalone: ESM source of a validator module. */
@@ -54,12 +55,37 @@ export function precompiledValidator(): string {
   return `${code}\nexport function loadValidator() { return validate; }\n`;
 }
 
+/**
+ * Rewrites `import { a, b as c } from 'node:x'` (and default and namespace imports) into
+ * `const { a, b: c } = process.getBuiltinModule('node:x')`. An ESM import of a built-in module
+ * builds its ESM facade, which reads every export, getters included: `node:fs` then loads
+ * fs/promises, streams and readline (34 internal modules), `node:process` 46, `node:util` 36;
+ * the CommonJS exports object loads none of them. Type-only names are dropped.
+ */
+export function builtinImportsToCalls(source: string): string {
+  return source.replace(
+    /^import\s+(?!type\s)([\w$]+|\*\s+as\s+[\w$]+|\{[^}]*\})\s+from\s+(['"])(node:[\w/]+)\2;?/gm,
+    (_all, what: string, _quote: string, id: string) => {
+      // globalThis: a module may name its import `process`.
+      const call = `globalThis.process.getBuiltinModule(${JSON.stringify(id)})`;
+      if (!what.startsWith('{')) return `const ${what.replace(/^\*\s+as\s+/, '')} = ${call};`;
+      const names = what
+        .slice(1, -1)
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '' && !n.startsWith('type '))
+        .map((n) => n.replace(/\s+as\s+/, ': '));
+      return names.length === 0 ? '' : `const { ${names.join(', ')} } = ${call};`;
+    },
+  );
+}
+
 /** esbuild plugin: the aliases, the precompiled validator, and bundled lazy `require()`s. */
 export function secrunPlugin(): Plugin {
   return {
     name: 'secrun',
     setup(build) {
-      build.onResolve({ filter: /^(axios|debug|tv4)$/ }, (args) => {
+      build.onResolve({ filter: /^(axios|debug|tv4|https)$/ }, (args) => {
         const target = ALIASES[args.path];
         if (!target || !args.importer.includes('/node-vault/')) return undefined;
         return { path: target, namespace: 'secrun-cjs' };
@@ -76,12 +102,18 @@ export function secrunPlugin(): Plugin {
         resolveDir: `${ROOT}node_modules/ajv`,
       }));
       // src/ loads some modules on demand through createRequire(import.meta.url); without that
-      // local `require` esbuild bundles them, still evaluated only when first required.
+      // local `require` esbuild bundles them, still evaluated only when first required. Node's
+      // built-in modules are taken without their ESM facade (see builtinImportsToCalls).
       build.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
         const source = readFileSync(args.path, 'utf8');
         const line = 'const require = createRequire(import.meta.url);';
-        if (!source.includes(line)) return undefined;
-        return { contents: source.replace(line, ''), loader: 'ts' };
+        return { contents: builtinImportsToCalls(source.replace(line, '')), loader: 'ts' };
+      });
+      // The same for ESM dependencies (commander's entry imports fs, process and util).
+      build.onLoad({ filter: /\/node_modules\/.*\.m?js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!/from\s+['"]node:/.test(source)) return undefined;
+        return { contents: builtinImportsToCalls(source), loader: 'js' };
       });
     },
   };

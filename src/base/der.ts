@@ -1,5 +1,6 @@
-import { sign as cryptoSign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { nodeCrypto } from './builtins.ts';
 
 /**
  * A small DER (ASN.1) encoder and reader: enough for PKCS#10 requests and X.509 certificates.
@@ -176,12 +177,12 @@ export function fromPem(label: string, pem: string): Buffer | undefined {
 export function signDer(key: KeyObject, data: Uint8Array): { algorithm: Buffer; signature: Buffer } {
   const type = key.asymmetricKeyType;
   if (type === 'ed25519') {
-    return { algorithm: sequence(oid('1.3.101.112')), signature: cryptoSign(null, data, key) };
+    return { algorithm: sequence(oid('1.3.101.112')), signature: nodeCrypto().sign(null, data, key) };
   }
   if (type === 'rsa') {
     return {
       algorithm: sequence(oid('1.2.840.113549.1.1.11'), nullValue()),
-      signature: cryptoSign('sha256', data, key),
+      signature: nodeCrypto().sign('sha256', data, key),
     };
   }
   if (type === 'ec') {
@@ -192,7 +193,7 @@ export function signDer(key: KeyObject, data: Uint8Array): { algorithm: Buffer; 
         : curve === 'secp521r1'
           ? ['sha512', '1.2.840.10045.4.3.4']
           : ['sha256', '1.2.840.10045.4.3.2'];
-    return { algorithm: sequence(oid(alg)), signature: cryptoSign(hash, data, key) };
+    return { algorithm: sequence(oid(alg)), signature: nodeCrypto().sign(hash, data, key) };
   }
   throw new TypeError(`unsupported key type ${String(type)}`);
 }

@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from './builtins.ts';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
@@ -17,7 +18,7 @@ export function findCertificates(text: string): FoundCertificate[] {
   for (const block of text.match(PEM_CERT) ?? []) {
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(block);
+      cert = new (nodeCrypto().X509Certificate)(block);
     } catch {
       continue;
     }

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/builtins.ts';
 import { showDuration, startDeadline } from '../base/deadline.ts';
 import { RefError, ResolveError, type SecrunError, toSecrunError } from '../base/errors.ts';
 import { createLogger, type Logger } from '../base/log.ts';
@@ -126,7 +126,7 @@ export async function resolveWithDeadline(
   io: CliIo,
 ): Promise<Resolution> {
   const { settings, collected } = prepared;
-  const started = performance.now();
+  const started = monotonicMs();
   const deadline = startDeadline(settings.timeoutMs, `--timeout ${showDuration(settings.timeoutMs)}`);
   const unsubscribe = onBootStop((sig) => deadline.stop(`stopped by ${sig}`));
   const signal = deadline.signal;
@@ -150,7 +150,7 @@ export async function resolveWithDeadline(
   if (collected.failures.length > 0) {
     throw new ResolveError(collected.failures, { leaseIds: leaseIds(resolution.documents) });
   }
-  const ms = Math.round(performance.now() - started);
+  const ms = Math.round(monotonicMs() - started);
   const count = resolution.variables.length;
   const providers = new Set(resolution.documents.map((d) => d.scheme)).size;
   const line = `${count} ${count === 1 ? 'secret' : 'secrets'} from ${providers} ${providers === 1 ? 'provider' : 'providers'} in ${ms} ms`;

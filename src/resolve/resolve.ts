@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../base/builtins.ts';
 import {
   InternalError,
   RefError,
@@ -132,14 +132,14 @@ async function readScheme(
   const out = new Map<string, ReadOutcome>();
   let results: Map<string, DocumentResult> | undefined;
   let failure: SecrunError | undefined;
-  const start = performance.now();
+  const start = monotonicMs();
   try {
     const provider = await registry.get(scheme);
     results = await provider.readAll(requests, signal);
   } catch (err) {
     failure = toSecrunError(err);
   }
-  const readMs = Math.round(performance.now() - start);
+  const readMs = Math.round(monotonicMs() - start);
   for (const req of requests) {
     const result: DocumentResult | undefined = failure
       ? { ok: false, error: failure }

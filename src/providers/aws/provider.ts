@@ -113,8 +113,8 @@ export function createSecretsManagerProvider(opts: SecretsManagerProviderOptions
       const config: SecretsManagerClientConfig = {
         maxAttempts: 1,
         requestHandler: {
-          httpsAgent: new https.Agent(tlsOptions),
-          httpAgent: new http.Agent({ keepAlive: true, maxSockets: MAX_CONCURRENT_REQUESTS }),
+          httpsAgent: new (https().Agent)(tlsOptions),
+          httpAgent: new (http().Agent)({ keepAlive: true, maxSockets: MAX_CONCURRENT_REQUESTS }),
           connectionTimeout: opts.connectionTimeoutMs ?? 5000,
           requestTimeout: opts.requestTimeoutMs ?? 15000,
           throwOnRequestTimeout: true,

@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
+import { nodeCrypto } from '../../base/builtins.ts';
 import { ConfigError } from '../../base/errors.ts';
 import { MAX_CONCURRENT_REQUESTS } from '../../base/limit.ts';
 
@@ -34,7 +34,7 @@ export function awsTlsOptions(
     });
   }
   try {
-    new X509Certificate(pem);
+    new (nodeCrypto().X509Certificate)(pem);
   } catch {
     throw new ConfigError(
       `AWS_CA_BUNDLE ${bundle} is not a PEM certificate file; point it at the CA certificate(s) of the endpoint`,

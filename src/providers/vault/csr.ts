@@ -1,5 +1,6 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { nodeCrypto } from '../../base/builtins.ts';
 import {
   bitString,
   explicit,
@@ -37,16 +38,16 @@ export function generateKey(type: KeyType, bits?: number): GeneratedKey {
   if (type === 'ec') {
     const namedCurve = EC_CURVES[bits ?? 256];
     if (!namedCurve) throw new TypeError('key_bits for ec must be 256, 384 or 521');
-    return { ...generateKeyPairSync('ec', { namedCurve }), type };
+    return { ...nodeCrypto().generateKeyPairSync('ec', { namedCurve }), type };
   }
   if (type === 'rsa') {
     const modulusLength = bits ?? 2048;
     if (!RSA_BITS.has(modulusLength)) throw new TypeError('key_bits for rsa must be 2048, 3072 or 4096');
-    return { ...generateKeyPairSync('rsa', { modulusLength }), type };
+    return { ...nodeCrypto().generateKeyPairSync('rsa', { modulusLength }), type };
   }
   if (type === 'ed25519') {
     if (bits !== undefined && bits !== 0) throw new TypeError('ed25519 keys take no key_bits');
-    return { ...generateKeyPairSync('ed25519'), type };
+    return { ...nodeCrypto().generateKeyPairSync('ed25519'), type };
   }
   throw new TypeError('key_type must be ec, rsa or ed25519');
 }

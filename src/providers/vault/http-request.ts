@@ -47,7 +47,7 @@ export function sendOnce(
       reject(abortError(signal));
       return;
     }
-    const lib = url.protocol === 'https:' ? https : http;
+    const lib = url.protocol === 'https:' ? https() : http();
     const h = payload ? { ...headers, 'content-length': String(payload.length) } : headers;
     let settled = false;
     const finish = (err: Error | undefined, result?: SendResult) => {

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../../base/builtins.ts';
 import { NotFoundError, RefError } from '../../base/errors.ts';
 import type { DocumentRequest, SecretDocument } from '../provider.ts';
 import type { VaultClient, VaultEnvelope } from './client.ts';
@@ -111,7 +111,7 @@ function certificateDocument(
 /** The certificate's notAfter, else the answer's `expiration` (Unix seconds). */
 function expiryOf(certificate: string, expiration: unknown): Date | undefined {
   try {
-    return new Date(new X509Certificate(certificate).validTo);
+    return new Date(new (nodeCrypto().X509Certificate)(certificate).validTo);
   } catch {
     return typeof expiration === 'number' ? new Date(expiration * 1000) : undefined;
   }

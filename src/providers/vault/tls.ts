@@ -1,7 +1,8 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
 import { join } from 'node:path';
+import { nodeCrypto } from '../../base/builtins.ts';
 import { ConfigError } from '../../base/errors.ts';
 import type { Logger } from '../../base/log.ts';
 import type { VaultTlsSettings } from './env-settings.ts';
@@ -129,15 +130,15 @@ export function loadTlsMaterial(
 export function checkClientPair(tls: VaultTlsSettings, cert: Buffer, key: Buffer): void {
   let x509: X509Certificate;
   try {
-    x509 = new X509Certificate(cert);
+    x509 = new (nodeCrypto().X509Certificate)(cert);
   } catch {
     throw new ConfigError(`VAULT_CLIENT_CERT ${tls.clientCert} is not a PEM certificate`, 'vault.tlsFile', {
       path: tls.clientCert,
     });
   }
-  let privateKey: ReturnType<typeof createPrivateKey>;
+  let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(key);
+    privateKey = nodeCrypto().createPrivateKey(key);
   } catch {
     throw new ConfigError(
       `VAULT_CLIENT_KEY ${tls.clientKey} is not an unencrypted PEM private key`,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { fsPromises } from '../../base/builtins.ts';
 import type { Logger } from '../../base/log.ts';
 import { tokenLogin } from './auth/token.ts';
 import type { VaultClient } from './client.ts';
@@ -42,7 +42,7 @@ export function tokenAuth(override?: string): VaultAuth {
       env: ctx.env,
       homeDir: ctx.homeDir,
       logger: ctx.logger,
-      readFile: (path) => readFile(path, 'utf8'),
+      readFile: (path) => fsPromises().readFile(path, 'utf8'),
     });
     return { token, method: 'token' };
   };

@@ -44,7 +44,9 @@ export class HttpTransport {
     // Connections are reused (keep-alive) and capped: one agent never opens hundreds at once.
     const pool = { keepAlive: true, maxSockets, ...(guarded ? { lookup: guarded } : {}) };
     this.#agent =
-      this.#base.protocol === 'https:' ? new https.Agent({ ...tlsOptions, ...pool }) : new http.Agent(pool);
+      this.#base.protocol === 'https:'
+        ? new (https().Agent)({ ...tlsOptions, ...pool })
+        : new (http().Agent)(pool);
   }
 
   /** Closes pooled connections. */

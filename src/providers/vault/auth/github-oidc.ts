@@ -1,5 +1,5 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { dnsPromises } from '../../../base/builtins.ts';
 import { PermissionError, UnavailableError } from '../../../base/errors.ts';
 import { withRetry } from '../../../base/retry.ts';
 import { isLoopbackAddress } from '../../net.ts';
@@ -50,7 +50,7 @@ function insecure(url: URL): PermissionError {
  */
 async function loopbackAddressOf(
   url: URL,
-  lookup: GithubOidcOptions['lookup'] = (host) => dnsLookup(host, { all: true }),
+  lookup: GithubOidcOptions['lookup'] = (host) => dnsPromises().lookup(host, { all: true }),
 ): Promise<string> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) {

@@ -1,4 +1,4 @@
-import { readFile as fsReadFile } from 'node:fs/promises';
+import { fsPromises } from '../../../base/builtins.ts';
 import { ConfigError } from '../../../base/errors.ts';
 import type { VaultAuthSettings } from '../../../config/index.ts';
 import { approleLogin } from './approle.ts';
@@ -85,7 +85,7 @@ export function createVaultAuth(settings: VaultAuthSettings, opts: VaultAuthOpti
     env: opts.env,
     homeDir: opts.homeDir,
     logger: opts.logger,
-    readFile: opts.readFile ?? ((path) => fsReadFile(path, 'utf8')),
+    readFile: opts.readFile ?? ((path) => fsPromises().readFile(path, 'utf8')),
   };
   switch (settings.method) {
     case 'approle': {
