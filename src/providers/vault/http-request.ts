@@ -19,6 +19,27 @@ export interface SendResult {
   body: unknown;
 }
 
+/** Where a request goes: the parts of its URL that node's http client takes. */
+export interface RequestTarget {
+  protocol: string;
+  hostname: string;
+  port: string;
+  /** Path and query. */
+  path: string;
+}
+
+/** The target of a parsed URL, as node's own URL-to-options conversion makes it. */
+export function targetOf(url: URL): RequestTarget {
+  const host = url.hostname;
+  return {
+    protocol: url.protocol,
+    // An IPv6 literal without its brackets.
+    hostname: host.startsWith('[') ? host.slice(1, -1) : host,
+    port: url.port,
+    path: url.pathname + url.search,
+  };
+}
+
 /** Where and how long to send. */
 export interface SendOptions {
   agent: Agent;
@@ -33,7 +54,7 @@ const MAX_BODY = 32 * 1024 * 1024;
  * VaultTransportError built from the error code, never from request data.
  */
 export function sendOnce(
-  url: URL,
+  target: RequestTarget,
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
@@ -47,7 +68,7 @@ export function sendOnce(
       reject(abortError(signal));
       return;
     }
-    const lib = url.protocol === 'https:' ? https() : http();
+    const lib = target.protocol === 'https:' ? https() : http();
     const h = payload ? { ...headers, 'content-length': String(payload.length) } : headers;
     let settled = false;
     const finish = (err: Error | undefined, result?: SendResult) => {
@@ -58,7 +79,7 @@ export function sendOnce(
       if (err) reject(err);
       else resolve(result as SendResult);
     };
-    const req = lib.request(url, { method, headers: h, agent: opts.agent });
+    const req = lib.request({ ...target, method, headers: h, agent: opts.agent });
     const onAbort = () => {
       const e = abortError(signal);
       req.destroy(e);

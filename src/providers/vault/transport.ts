@@ -4,7 +4,7 @@ import type { LookupFunction } from 'node:net';
 import { http, https } from '../http-modules.ts';
 import { loopbackOnlyLookup } from '../net.ts';
 import type { VaultSettings } from './env-settings.ts';
-import { type CallState, sendOnce } from './http-request.ts';
+import { type CallState, type RequestTarget, sendOnce, targetOf } from './http-request.ts';
 import { isRedirect, redirectTarget } from './redirect.ts';
 
 /** What node-vault hands its `request-promise` function. */
@@ -24,6 +24,11 @@ export interface RpResponse {
   request: { path: string };
 }
 
+/** A path (and query) with nothing URL would rewrite: unreserved, sub-delims, `:@/?%`. */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*$/;
+/** `.` or `..` as a segment, also percent-encoded (URL resolves `%2e%2e` too). */
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|\?|$)/i;
+
 /**
  * HTTP for node-vault, injected through its `request-promise` option. node-vault 0.12 hands
  * neither `signal` nor `maxRedirects` to axios and builds its own agent from
@@ -33,11 +38,15 @@ export interface RpResponse {
 export class HttpTransport {
   readonly #settings: VaultSettings;
   readonly #base: URL;
+  readonly #origin: string;
+  readonly #baseTarget: RequestTarget;
   readonly #agent: Agent;
 
   constructor(settings: VaultSettings, tlsOptions: AgentOptions, lookup?: LookupFunction, maxSockets = 16) {
     this.#settings = settings;
     this.#base = new URL(settings.address);
+    this.#origin = this.#base.origin;
+    this.#baseTarget = targetOf(this.#base);
     // Plain http without --allow-insecure-http: only to a name that resolves to loopback.
     const guarded =
       this.#base.protocol === 'http:' && !settings.allowInsecureHttp ? loopbackOnlyLookup(lookup) : lookup;
@@ -72,13 +81,28 @@ export class HttpTransport {
       headers['content-type'] = headers['content-type'] ?? 'application/json';
     }
     const sendOptions = { agent: this.#agent, timeoutMs: this.#settings.timeoutMs };
-    let url = new URL(options.uri);
+    let target = this.#targetOf(options.uri);
     for (let hop = 0; ; hop++) {
-      const res = await sendOnce(url, options.method, headers, payload, call, sendOptions);
+      const res = await sendOnce(target, options.method, headers, payload, call, sendOptions);
       if (!isRedirect(res.status)) {
-        return { statusCode: res.status, body: res.body, request: { path: url.pathname } };
+        return { statusCode: res.status, body: res.body, request: { path: target.path.split('?')[0] ?? '' } };
       }
-      url = redirectTarget(this.#base, url, res, hop);
+      // Every hop stays on the address's origin (redirectTarget refuses others).
+      target = targetOf(redirectTarget(this.#base, new URL(target.path, this.#base), res, hop));
     }
+  }
+
+  /**
+   * Where node-vault's uri (the address, then a path) goes. A path made of URL-safe characters
+   * with no dot segment is taken as it is, which is what URL would make of it; anything else is
+   * parsed by URL. A URL object and its getters cost more than the rest of a request's setup.
+   */
+  #targetOf(uri: string): RequestTarget {
+    // The path must start right after the origin: `http://h:8200` is not a prefix of `http://h:82001`.
+    if (uri.startsWith(this.#origin)) {
+      const path = uri.slice(this.#origin.length);
+      if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return { ...this.#baseTarget, path };
+    }
+    return targetOf(new URL(uri));
   }
 }

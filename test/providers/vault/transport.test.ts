@@ -16,6 +16,7 @@ import {
   type VaultProvider,
   type VaultProviderOptions,
 } from '../../../src/providers/vault/provider.ts';
+import { HttpTransport } from '../../../src/providers/vault/transport.ts';
 import { makeTestPki, type TestPki } from '../../helpers/tls.ts';
 import { haveOpenssl } from '../../helpers/tls-certs.ts';
 import { assertNoCanary, authContext, captureLogger, devClient } from '../../helpers/vault-auth.ts';
@@ -507,4 +508,51 @@ describe('retries: VAULT_MAX_RETRIES and single attempts', () => {
     });
     assert.deepEqual(hits, ['/v1/sys/wrapping/lookup', '/v1/sys/wrapping/unwrap']);
   });
+});
+
+describe('HttpTransport request paths', () => {
+  let server: http.Server;
+  let addr: string;
+  const seen: string[] = [];
+  before(async () => {
+    server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end('{"data":{}}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const sent = async (uri: string): Promise<{ path: string; reported: string }> => {
+    const transport = new HttpTransport(readVaultSettings({ VAULT_ADDR: addr }), {});
+    try {
+      seen.length = 0;
+      const res = await transport.send({ method: 'GET', uri });
+      return { path: seen[0] ?? '', reported: res.request.path };
+    } finally {
+      transport.close();
+    }
+  };
+
+  for (const path of [
+    '/v1/secret/data/app',
+    '/v1/secret/data/app%20x?version=2',
+    "/v1/kv/a-b_c.d~e!$&'()*+,;=:@",
+    // What URL rewrites: dot segments (also percent-encoded) and characters it escapes.
+    '/v1/secret/../sys/mounts',
+    '/v1/secret/%2e%2E/sys/mounts',
+    '/v1/secret/./data/x',
+    '/v1/secret/data/a b"{}|^`',
+    '/v1/secret/data/x/..',
+  ]) {
+    test(`when node-vault asks for ${path} then the server gets what URL makes of it`, async () => {
+      const url = new URL(`${addr}${path}`);
+      assert.deepEqual(await sent(`${addr}${path}`), {
+        path: url.pathname + url.search,
+        reported: url.pathname,
+      });
+    });
+  }
 });
