@@ -35,6 +35,22 @@ export interface Automaton {
   best: Int32Array;
   patternLength: Int32Array;
   patternToken: Buffer[];
+  /** The shortest pattern's length. */
+  minLength: number;
+  /**
+   * Wu-Manber shifts over hashed 3-byte grams ({@link gramHash}), or undefined when patterns are
+   * too short to skip: no pattern starts within `skip[X]` positions of a window whose last m
+   * (= minLength) bytes end in X. Lets {@link scan} jump over text that holds no pattern start.
+   */
+  skip: Uint8Array | undefined;
+}
+
+/** Hash buckets of the skip table (64 KiB: it stays in cache). */
+const SKIP_BITS = 16;
+
+/** The bucket of the 3-byte gram ending at `j` (collisions only shorten shifts). */
+export function gramHash(bytes: Uint8Array, j: number): number {
+  return ((bytes[j - 2]! << 10) ^ (bytes[j - 1]! << 5) ^ bytes[j]!) & ((1 << SKIP_BITS) - 1);
 }
 
 /** A state's code: its row offset in `dense` when it is dense, else past `denseLimit`. */
@@ -68,7 +84,8 @@ export function sparseEntry(a: Automaton, code: number, c: number): number {
  * a plain function, one load per byte in dense rows, kept small so the JIT keeps it tight.
  */
 export function scan(a: Automaton, chunk: Uint8Array, code: number, found: number[]): number {
-  const { classes, dense, denseLimit } = a;
+  const { classes, dense, denseLimit, skip } = a;
+  if (skip !== undefined) return scanSkipping(a, skip, chunk, code, found);
   let r = code;
   for (let i = 0, n = chunk.length; i < n; i++) {
     const b = chunk[i]!;
@@ -76,6 +93,48 @@ export function scan(a: Automaton, chunk: Uint8Array, code: number, found: numbe
     if (r < 0) {
       r = ~r;
       found.push(i + 1, r);
+    }
+  }
+  return r;
+}
+
+/**
+ * {@link scan} with Wu-Manber skips. At byte i in a dense state of depth d, the partial matches
+ * held start at i-d or later; the window of m bytes from s = i-d (inside the chunk) ends in a
+ * gram whose shift says no pattern starts in [s, s+shift). When that covers i, every partial
+ * match is dead and nothing starts before s+shift: the scan jumps there, at the root. Otherwise
+ * it steps the automaton one byte. Text without pattern starts costs a few loads per m-2 bytes.
+ */
+function scanSkipping(
+  a: Automaton,
+  skip: Uint8Array,
+  chunk: Uint8Array,
+  code: number,
+  found: number[],
+): number {
+  const { classes, dense, denseLimit, depth } = a;
+  const last = a.minLength - 1;
+  const n = chunk.length;
+  let r = code;
+  let i = 0;
+  while (i < n) {
+    if (r < denseLimit) {
+      const s = i - depth[r >> 8]!;
+      if (s >= 0 && s + last < n) {
+        const next = s + skip[gramHash(chunk, s + last)]!;
+        if (next > i) {
+          i = next;
+          r = 0;
+          continue;
+        }
+      }
+    }
+    const b = chunk[i]!;
+    r = r < denseLimit ? dense[r + b]! : sparseEntry(a, r, classes[b]!);
+    i++;
+    if (r < 0) {
+      r = ~r;
+      found.push(i, r);
     }
   }
   return r;
@@ -165,7 +224,11 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     best: new Int32Array(states),
     patternLength: Int32Array.from(patterns, (p) => p.bytes.length),
     patternToken: patterns.map((p) => Buffer.from(`<redacted:${p.name}>`, 'utf8')),
+    minLength: 0,
+    skip: undefined,
   };
+  a.minLength = patterns.length === 0 ? 0 : Math.min(...a.patternLength);
+  a.skip = skipTable(patterns, a.minLength);
   // In BFS order a state's failure target is shallower, so its row and links are already final.
   for (let s = 0; s < states; s++) {
     const old = order[s]!;
@@ -190,4 +253,21 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     }
   }
   return a;
+}
+
+/**
+ * Wu-Manber shifts for windows of the shortest pattern's length m: a gram X ending at q in a
+ * pattern's first m bytes means a pattern may start m-1-q positions after the window's start.
+ * Undefined below m = 4 (a shift of at most 1 does not pay for the lookups).
+ */
+function skipTable(patterns: readonly MaskPattern[], m: number): Uint8Array | undefined {
+  if (m < 4) return undefined;
+  const table = new Uint8Array(1 << SKIP_BITS).fill(Math.min(m - 2, 255));
+  for (const p of patterns) {
+    for (let q = 2; q < m; q++) {
+      const h = gramHash(p.bytes, q);
+      table[h] = Math.min(table[h]!, m - 1 - q);
+    }
+  }
+  return table;
 }

@@ -125,6 +125,37 @@ test('when any text is masked then the result equals the all-occurrences referen
   );
 });
 
+// Long values over a small alphabet, long fillers, large chunks: the scan's Wu-Manber skips
+// (windows of the shortest pattern inside a chunk) run often, next to near-misses and overlaps.
+const SMALL = ['a', 'b', 'c', 'A', '=', '%', ' ', '\n'];
+const longValueArb = fc
+  .array(fc.constantFrom(...SMALL), { minLength: 6, maxLength: 40 })
+  .map((cs) => cs.join(''));
+const longSecretsArb = fc
+  .array(longValueArb, { minLength: 1, maxLength: 5 })
+  .map((values): MaskSecret[] => values.map((value, i) => ({ name: `S${i}`, value })));
+const longFillerArb = fc.array(fc.constantFrom(...SMALL), { maxLength: 120 }).map((cs) => cs.join(''));
+const longPicksArb = fc.array(fc.tuple(longFillerArb, fc.integer({ min: -1, max: 1000 })), {
+  maxLength: 10,
+});
+
+test('when long values sit in long text chunked at random then streaming equals the reference model', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      longSecretsArb,
+      longPicksArb,
+      fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }),
+      async (secrets, picks, sizes) => {
+        const { patterns } = maskPatterns(secrets);
+        const input = textWith(patterns, picks);
+        const out = await streamed(new Masker(secrets, HOLD), input, sizes);
+        assert.equal(out.toString('latin1'), reference(patterns, input).toString('latin1'));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
 test('when no value is inserted then output is byte-identical to input', async () => {
   const bytesArb = fc.oneof(
     fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
