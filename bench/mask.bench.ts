@@ -40,12 +40,15 @@ function random(seed: number): () => number {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-function makeSecrets(rand: () => number): MaskSecret[] {
+function makeSecrets(rand: () => number, length = 32): MaskSecret[] {
   return Array.from({ length: SECRET_COUNT }, (_, i) => ({
     name: `SECRET_${i}`,
-    value: Array.from({ length: 32 }, () => ALNUM[Math.floor(rand() * ALNUM.length)]).join(''),
+    value: Array.from({ length }, () => ALNUM[Math.floor(rand() * ALNUM.length)]).join(''),
   }));
 }
+
+/** Values this long also get the wrapped-base64 pass (encodings.ts WRAP_MIN_BYTES). */
+export const LONG_VALUE = 64;
 
 /** Log-like lines over the secrets' alphabet, so partial matches occur; no secret occurs in it. */
 function makeText(bytes: number, rand: () => number): Buffer {
@@ -110,6 +113,8 @@ export async function run(opts: MaskBenchOptions = {}): Promise<MaskBenchResult[
   const plain = makeText(bytes, rand);
   const matching = withMatches(plain, secrets);
   const masker = new Masker(secrets);
+  const longSecrets = makeSecrets(rand, LONG_VALUE);
+  const longMasker = new Masker(longSecrets);
   const scenarios = [
     { scenario: 'passthrough (baseline)', text: plain, make: () => new PassThrough() },
     { scenario: 'mask, no match', text: plain, make: () => masker.createStream() },
@@ -117,6 +122,11 @@ export async function run(opts: MaskBenchOptions = {}): Promise<MaskBenchResult[
       scenario: `mask, match every ${MATCH_EVERY / 1024} KiB`,
       text: matching,
       make: () => masker.createStream(),
+    },
+    {
+      scenario: `mask, ${LONG_VALUE}-byte values (wrapped pass too), match every ${MATCH_EVERY / 1024} KiB`,
+      text: withMatches(plain, longSecrets),
+      make: () => longMasker.createStream(),
     },
   ];
   const times = scenarios.map(() => [] as number[]);

@@ -55,6 +55,8 @@ export interface ShipResult {
   rows: ShipRow[];
   rss: Array<{ name: string; rssMiB: number }>;
   maskMbPerSec: number;
+  /** The same with 64-byte values, which also get the wrapped-base64 pass. */
+  maskLongMbPerSec: number;
 }
 
 function signed(ms: number): string {
@@ -264,7 +266,9 @@ export async function run(opts: { rounds?: number; warmups?: number } = {}): Pro
     }
     const masking = await mask.run({ runs: 3, bytes: 32 * 1024 * 1024 });
     const maskMbPerSec = masking.find((m) => m.scenario.startsWith('mask, match'))?.mbPerSec ?? Number.NaN;
-    return { rounds, rows, rss, maskMbPerSec };
+    const maskLongMbPerSec =
+      masking.find((m) => m.scenario.startsWith(`mask, ${mask.LONG_VALUE}-byte`))?.mbPerSec ?? Number.NaN;
+    return { rounds, rows, rss, maskMbPerSec, maskLongMbPerSec };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await dev.close();
@@ -289,13 +293,16 @@ export function report(r: ShipResult): string {
       'goal <= 70 MiB',
     ]);
   }
-  rows.push([
-    'masking, 10 secrets, a match every 4 KiB',
-    `${fixed(r.maskMbPerSec)} MB/s`,
-    '',
-    '',
-    'goal >= 300 MB/s',
-  ]);
+  rows.push(
+    ['masking, 10 secrets, a match every 4 KiB', `${fixed(r.maskMbPerSec)} MB/s`, '', '', 'goal >= 300 MB/s'],
+    [
+      `masking, the same with ${mask.LONG_VALUE}-byte values`,
+      `${fixed(r.maskLongMbPerSec)} MB/s`,
+      '',
+      '',
+      'goal >= 300 MB/s (wrapped-base64 pass too)',
+    ],
+  );
   return markdownTable(
     ['time to the child first output (median)', 'value', 'vs node', 'vs dotenvx', 'note'],
     rows,

@@ -43,6 +43,8 @@ export interface Automaton {
    * (= minLength) bytes end in X. Lets {@link scan} jump over text that holds no pattern start.
    */
   skip: Uint8Array | undefined;
+  /** The shift of a gram that occurs in no pattern's first m bytes (no other entry has it). */
+  maxShift: number;
 }
 
 /** Hash buckets of the skip table (64 KiB: it stays in cache). */
@@ -226,9 +228,11 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
     patternToken: patterns.map((p) => Buffer.from(`<redacted:${p.name}>`, 'utf8')),
     minLength: 0,
     skip: undefined,
+    maxShift: 0,
   };
   a.minLength = patterns.length === 0 ? 0 : Math.min(...a.patternLength);
-  a.skip = skipTable(patterns, a.minLength);
+  a.maxShift = Math.min(a.minLength - 2, 255);
+  a.skip = skipTable(patterns, a.minLength, a.maxShift);
   // In BFS order a state's failure target is shallower, so its row and links are already final.
   for (let s = 0; s < states; s++) {
     const old = order[s]!;
@@ -258,15 +262,17 @@ export function compile(patterns: readonly MaskPattern[]): Automaton {
 /**
  * Wu-Manber shifts for windows of the shortest pattern's length m: a gram X ending at q in a
  * pattern's first m bytes means a pattern may start m-1-q positions after the window's start.
- * Undefined below m = 4 (a shift of at most 1 does not pay for the lookups).
+ * A gram that occurs nowhere shifts by `maxShift` (m-2, at most 255), and only such a gram does
+ * (shorter shifts are safe, so occurring grams are capped below it). Undefined below m = 4 (a
+ * shift of at most 1 does not pay for the lookups).
  */
-function skipTable(patterns: readonly MaskPattern[], m: number): Uint8Array | undefined {
+function skipTable(patterns: readonly MaskPattern[], m: number, maxShift: number): Uint8Array | undefined {
   if (m < 4) return undefined;
-  const table = new Uint8Array(1 << SKIP_BITS).fill(Math.min(m - 2, 255));
+  const table = new Uint8Array(1 << SKIP_BITS).fill(maxShift);
   for (const p of patterns) {
     for (let q = 2; q < m; q++) {
       const h = gramHash(p.bytes, q);
-      table[h] = Math.min(table[h]!, m - 1 - q);
+      table[h] = Math.min(table[h]!, m - 1 - q, maxShift - 1);
     }
   }
   return table;

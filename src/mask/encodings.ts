@@ -81,8 +81,8 @@ export const WRAPPABLE: ReadonlySet<MaskForm> = new Set([
 
 /**
  * Values this long (bytes) get the wrapped search: their encoding alone fills a 64-column line
- * (48 bytes). A second pass costs about as much as the first, so short values (most passwords),
- * whose encoding only wraps when it happens to straddle a line break, do not pay for it.
+ * (48 bytes). Short values (most passwords), whose encoding only wraps when it happens to
+ * straddle a line break, do not pay for a second pass over every chunk.
  */
 export const WRAP_MIN_BYTES = 48;
 

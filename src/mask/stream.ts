@@ -1,6 +1,6 @@
 /** The streaming redactor: holds possible prefixes, replaces matches across chunks, flushes on a timer. */
 import { Transform, type TransformCallback } from 'node:stream';
-import { type Automaton, compile, scan, sparseEntry, stateOf } from './automaton.ts';
+import { type Automaton, compile, gramHash, scan, sparseEntry, stateOf } from './automaton.ts';
 import { CR, checkOptions, LF, maskPatterns } from './encodings.ts';
 import type { MaskOptions, MaskSecret, MaskStats } from './types.ts';
 
@@ -82,14 +82,31 @@ export class Scanner {
    * as fast as it was; its matches are merged into the spans afterwards.
    */
   #scanWrapped(w: Automaton, chunk: Buffer, base: number): void {
-    const { classes, best } = w;
+    const { classes, best, depth, skip, maxShift } = w;
     const ring = this.#wPos;
     const size = ring.length;
+    const last = w.minLength - 1;
     let ws = this.#wState;
     let count = this.#wCount;
     let ri = count % size;
     const found: Array<[start: number, end: number, pattern: number]> = [];
     for (let i = 0, n = chunk.length; i < n; i++) {
+      // Skips, as scan() does, but line breaks make a match longer than its pattern: a match
+      // starting at s or later still covers byte s+m-1, yet at an unknown offset of its pattern,
+      // so only a gram found in no pattern (and holding no line break) rules those starts out.
+      if (skip !== undefined && ws < w.denseLimit) {
+        const d = depth[ws >> 8]!;
+        const s = d === 0 ? i : ring[(count - d) % size]! - base;
+        if (s >= 0 && s + last < n && skip[gramHash(chunk, s + last)] === maxShift) {
+          const j = s + last;
+          const next = s + maxShift;
+          if (next > i && !isBreak(chunk[j]!) && !isBreak(chunk[j - 1]!) && !isBreak(chunk[j - 2]!)) {
+            i = next - 1;
+            ws = 0;
+            continue;
+          }
+        }
+      }
       const byte = chunk[i]!;
       if (byte === LF || byte === CR) continue;
       ring[ri] = base + i;
@@ -321,4 +338,8 @@ export function createMasker(
 ): { transform: Transform; skipped: string[]; masker: Masker } {
   const masker = new Masker(secrets, opts);
   return { transform: masker.createStream(), skipped: [...masker.skipped], masker };
+}
+
+function isBreak(byte: number): boolean {
+  return byte === LF || byte === CR;
 }
