@@ -217,6 +217,9 @@ export async function run(opts: { rounds?: number; warmups?: number } = {}): Pro
       // What the 1,000-reference rows cannot go below: Node's own HTTP client, cold, for the 500
       // reads alone (keep-alive, 16 sockets, as secrun), then the output.
       { name: "node's HTTP client alone: the 500 GETs", argv: [NODE, '-e', HTTP_FLOOR], env: base },
+      // What no run can go below: secrun starting and printing its version, no work at all.
+      { name: 'bundle, --version (no work)', argv: [...bundle, '--version'], env: base },
+      { name: 'executable, --version (no work)', argv: [EXE, '--version'], env: base },
     ];
     const times = scenarios.map(() => [] as number[]);
     for (let r = 0; r < warmups + rounds; r++) {
@@ -237,6 +240,8 @@ export async function run(opts: { rounds?: number; warmups?: number } = {}): Pro
       `${signed(med[6]! - med[2]!)} ms over variables (goal <= +30)`,
       `${signed(med[7]! - med[3]!)} ms over variables (goal <= +30)`,
       `${signed(med[8]! - nodeMs)} ms over node; 2x allows ${signed(med[2]!)} over the bundle's 10`,
+      `with the child's own start, no run is under ${fixed(1 + med[9]! / nodeMs, 2)}x`,
+      `with the child's own start, no run is under ${fixed(1 + med[10]! / nodeMs, 2)}x`,
     ];
     const rows = scenarios.map((s, i) => ({
       name: s.name,
