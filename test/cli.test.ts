@@ -19,12 +19,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
   await bed.close();
 });
-beforeEach(() => {
-  bed.vault.log.clear();
-  bed.aws.log.clear();
-  bed.vault.faults.clear();
-  bed.aws.faults.clear();
-});
+beforeEach(() => bed.reset());
 
 // Supervise mode where a run could get as far as a launch: a regression must not exec over the
 // test process. Resolution and usage errors come before the mode matters.

@@ -108,7 +108,7 @@ export class Scanner {
         }
       }
       const byte = chunk[i]!;
-      if (byte === LF || byte === CR) continue;
+      if (isBreak(byte)) continue;
       ring[ri] = base + i;
       ri = ri + 1 === size ? 0 : ri + 1;
       count++;

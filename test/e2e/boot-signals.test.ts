@@ -77,22 +77,18 @@ before(async () => {
       'signals-aws',
     ),
   });
-  config = tmp.write(
-    'secrun.yaml',
-    stringify({
-      vault: { auth: { method: 'approle', role_id: C.roleId, secret_id_env: 'APP_SECRET_ID' } },
-      env: { DB_USER: 'vault:database/creds/app#username', SLOW: 'awssm:prod/slow' },
-      mode: 'exec',
-    }),
-  );
-  kvConfig = tmp.write(
-    'secrun-kv.yaml',
-    stringify({
-      vault: { auth: { method: 'approle', role_id: C.roleId, secret_id_env: 'APP_SECRET_ID' } },
-      env: { API_KEY: 'vault:secret/app#api_key', SLOW: 'awssm:prod/slow' },
-      mode: 'exec',
-    }),
-  );
+  // AppRole login, one Vault variable and the slow Secrets Manager one, exec mode.
+  const approleConfig = (file: string, vaultVariable: Record<string, string>): string =>
+    tmp.write(
+      file,
+      stringify({
+        vault: { auth: { method: 'approle', role_id: C.roleId, secret_id_env: 'APP_SECRET_ID' } },
+        env: { ...vaultVariable, SLOW: 'awssm:prod/slow' },
+        mode: 'exec',
+      }),
+    );
+  config = approleConfig('secrun.yaml', { DB_USER: 'vault:database/creds/app#username' });
+  kvConfig = approleConfig('secrun-kv.yaml', { API_KEY: 'vault:secret/app#api_key' });
 });
 
 after(async () => {

@@ -12,12 +12,7 @@ before(async () => {
 after(async () => {
   await bed.close();
 });
-beforeEach(() => {
-  bed.vault.log.clear();
-  bed.aws.log.clear();
-  bed.vault.faults.clear();
-  bed.aws.faults.clear();
-});
+beforeEach(() => bed.reset());
 
 const printEnv = [NODE, `${FIXTURES}print-env.mjs`];
 

@@ -14,10 +14,7 @@ after(async () => {
   for (const child of running) child.kill('SIGKILL');
   await bed.close();
 });
-beforeEach(() => {
-  bed.vault.log.clear();
-  bed.aws.log.clear();
-});
+beforeEach(() => bed.reset());
 
 interface Running {
   child: ChildProcessWithoutNullStreams;

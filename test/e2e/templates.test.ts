@@ -13,10 +13,7 @@ before(async () => {
 after(async () => {
   await bed.close();
 });
-beforeEach(() => {
-  bed.vault.log.clear();
-  bed.aws.log.clear();
-});
+beforeEach(() => bed.reset());
 
 const printEnv = [NODE, `${FIXTURES}print-env.mjs`];
 const DATABASE_URL =

@@ -103,6 +103,8 @@ export interface Bed {
   canaries: Record<string, string>;
   /** PATH, HOME and the dev servers' variables. */
   env: Record<string, string>;
+  /** Clears both servers' request logs and injected faults (between tests). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -159,6 +161,12 @@ aws:
     aws,
     canaries: c,
     env,
+    reset() {
+      vault.log.clear();
+      aws.log.clear();
+      vault.faults.clear();
+      aws.faults.clear();
+    },
     async close() {
       await Promise.all([vault.close(), aws.close()]);
     },

@@ -4,8 +4,10 @@
  * options, which secrun never passes (its transport owns the agent). Taking https on first use
  * keeps TLS and crypto (25 internal modules) out of a boot against a plain-http Vault.
  */
+import { https } from '../http-modules.ts';
+
 export default {
   get Agent(): typeof import('node:https').Agent {
-    return (process.getBuiltinModule('node:https') as typeof import('node:https')).Agent;
+    return https().Agent;
   },
 };
